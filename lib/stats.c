@@ -8,7 +8,8 @@
         missing  [uint]  missing readings per field
         mean, std, median, iqr, min, max   [float64]
         log1p    [bool]
-    Every array has one entry per field.  */
+        ignored  [str]   readings seen but left out (optional)
+    Every array but `ignored` has one entry per field.  */
 #define _POSIX_C_SOURCE 200809L
 #include "stats.h"
 
@@ -31,6 +32,8 @@ struct _stats_t {
     double *divisor;            //  (n) y - center is divided by it; > 0
     stats_scale_t scale;
     uint64_t records;
+    size_t nignored;            //  readings left out of the fit
+    char (*ignored)[STATS_NAME_MAX];    //  (nignored) their names
 };
 
 static void
@@ -110,6 +113,7 @@ stats_destroy (stats_t **s_p)
     free (self->info);
     free (self->center);
     free (self->divisor);
+    free (self->ignored);
     free (self);
     *s_p = NULL;
 }
@@ -220,6 +224,22 @@ stats_from_obj (const msgpack_object *map, char *err)
         || s_doubles (map, "max", n, info, offsetof (stats_info_t, max), why))
         goto done;
     self = stats_new (info, n, scale, records, why);
+    const msgpack_object *ia = mp_get (map, "ignored");
+    if (self && ia) {
+        if (ia->type != MSGPACK_OBJECT_ARRAY || ia->via.array.size > 100000) {
+            errf (why, "key 'ignored' is not an array");
+            stats_destroy (&self);
+            goto done;
+        }
+        self->nignored = ia->via.array.size;
+        self->ignored = xcalloc (self->nignored + 1, STATS_NAME_MAX);
+        for (size_t i = 0; i < self->nignored; i++)
+            if (mp_strcpy (&ia->via.array.ptr[i], self->ignored[i], STATS_NAME_MAX)) {
+                errf (why, "key 'ignored': entry %zu is not a name", i + 1);
+                stats_destroy (&self);
+                goto done;
+            }
+    }
 done:
     if (!self)
         errf (err, "stats: %s", why);
@@ -256,7 +276,7 @@ s_pack_doubles (msgpack_packer *pk, const stats_t *s, const char *key, size_t of
 void
 stats_pack (const stats_t *s, msgpack_packer *pk)
 {
-    msgpack_pack_map (pk, 12);
+    msgpack_pack_map (pk, 13);
     mp_pack_kv_str (pk, "scale", stats_scale_name (s->scale));
     mp_pack_kv_u64 (pk, "records", s->records);
     mp_pack_str (pk, "fields");
@@ -284,6 +304,35 @@ stats_pack (const stats_t *s, msgpack_packer *pk)
             msgpack_pack_true (pk);
         else
             msgpack_pack_false (pk);
+    mp_pack_str (pk, "ignored");
+    msgpack_pack_array (pk, s->nignored);
+    for (size_t i = 0; i < s->nignored; i++)
+        mp_pack_str (pk, s->ignored[i]);
+}
+
+void
+stats_set_ignored (stats_t *s, const char *const *names, size_t n)
+{
+    free (s->ignored);
+    s->nignored = n;
+    s->ignored = xcalloc (n + 1, STATS_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        snprintf (s->ignored[i], STATS_NAME_MAX, "%s", names[i]);
+}
+
+size_t
+stats_nignored (const stats_t *s)
+{
+    return s->nignored;
+}
+
+bool
+stats_is_ignored (const stats_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nignored; i++)
+        if (!strcmp (s->ignored[i], name))
+            return true;
+    return false;
 }
 
 int
@@ -435,9 +484,13 @@ stats_test (bool verbose)
     int fd = mkstemp (path);
     assert (fd >= 0);
     close (fd);
+    const char *ign[] = {"rssi"};
+    stats_set_ignored (s, ign, 1);
+    assert (stats_is_ignored (s, "rssi") && !stats_is_ignored (s, "hr"));
     assert (stats_save (s, path, err) == 0);
     stats_t *t = stats_load (path, err);
     assert (t && stats_nfields (t) == 3);
+    assert (stats_nignored (t) == 1 && stats_is_ignored (t, "rssi"));
     for (size_t i = 0; i < 3; i++)
         assert (memcmp (stats_info (t, i), &info[i], sizeof info[i]) == 0);
     stats_destroy (&t);
@@ -461,6 +514,8 @@ stats_test (bool verbose)
     stats_destroy (&t);
     //  a body with a bad entry is refused with a reason
     assert (!stats_from_obj (&u.data.via.map.ptr[2].val, err) && strstr (err, "not a map"));
+    u.data.via.map.ptr[3].key.via.str.ptr = "cnt__";     //  rename 'count'
+    assert (!stats_from_obj (&u.data, err) && strstr (err, "'count'"));
     msgpack_unpacked_destroy (&u);
     msgpack_sbuffer_destroy (&sb);
 

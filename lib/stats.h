@@ -87,6 +87,15 @@ const stats_info_t *
     stats_info (const stats_t *s, size_t i);
 stats_scale_t
     stats_scale (const stats_t *s);
+//  Readings the fit saw but was told to leave out (--fields): apply passes
+//  them through; a reading neither scaled nor ignored is an unknown field.
+//  set copies the names (each shorter than STATS_NAME_MAX; longer are cut).
+void
+    stats_set_ignored (stats_t *s, const char *const *names, size_t n);
+size_t
+    stats_nignored (const stats_t *s);
+bool
+    stats_is_ignored (const stats_t *s, const char *name);
 //  Records the statistics were fitted on.
 uint64_t
     stats_records (const stats_t *s);
