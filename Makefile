@@ -48,11 +48,15 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)
 
-# The self-test runs every `mod_test (bool verbose)` declared in lib/ and sim/.
-$(BUILD)/selftest_list.h: $(wildcard lib/*.h sim/*.h)
+# The self-test runs every `mod_test (bool verbose)` defined in lib/ and sim/.
+# Regenerated on every run (cheap), rewritten only when the list changes.
+$(BUILD)/selftest_list.h: FORCE
 	@mkdir -p $(@D)
-	@grep -h -A1 '^void$$' $^ | grep -o '^ *[a-z0-9_]*_test (bool verbose)' \
-	  | sed 's/^ *\([a-z0-9_]*\)_test.*/T(\1)/' > $@.tmp && mv $@.tmp $@
+	@grep -h '^[a-z0-9_]*_test (bool verbose)$$' $(LIB_SRC) \
+	  | sed 's/^\([a-z0-9_]*\)_test.*/T(\1)/' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
 
 $(BUILD)/tests/selftest.o: tests/selftest.c $(BUILD)/selftest_list.h
 	@mkdir -p $(@D)

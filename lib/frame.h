@@ -2,7 +2,7 @@
 
     An endpoint is "-" (stdin for a reader, stdout for a writer), a file path
     for a reader or writer only when it starts with "/" or "./" and has no
-    ZeroMQ prefix, or a ZeroMQ endpoint in CZMQ's syntax: "@tcp://*:5555"
+    ZeroMQ prefix, or a ZeroMQ endpoint in CZMQ's syntax: "@tcp://0.0.0.0:5555"
     binds, ">tcp://127.0.0.1:5555" connects; ipc:// and inproc:// work too.
     The data path is PUSH (writer) / PULL (reader), blocking at the high-water
     mark, so nothing is dropped.

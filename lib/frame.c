@@ -1,0 +1,584 @@
+/*  frame: see frame.h.
+
+    Pipe reader invariant: buf[start..end) holds bytes read but not yet
+    returned; a frame is returned only after frame_scan has found its whole
+    extent, so msgpack-c never sees a partial or oversized frame and never
+    allocates more than a small multiple of max_frame.  */
+#include "frame.h"
+#include "mp.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+
+static size_t
+s_max_frame (const frame_opts_t *opts)
+{
+    return opts && opts->max_frame ? opts->max_frame : FRAME_MAX_DEFAULT;
+}
+
+static bool
+s_is_zmq (const char *endpoint)
+{
+    return strstr (endpoint, "://") != NULL;
+}
+
+//  Scanner: walks one object's encoding, tracking how many objects are still
+//  owed; container counts only add to that debt, so a huge claimed count costs
+//  nothing until bytes actually arrive.
+long
+frame_scan (const char *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) buf;
+    size_t pos = 0;
+    uint64_t owed = 1;
+    while (owed > 0) {
+        if (pos >= len)
+            return 0;
+        unsigned c = p[pos++];
+        owed--;
+        uint64_t skip = 0, add = 0;
+        size_t hdr = 0;                 //  bytes of a length field that follows
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+            ;                           //  fixint, nil, bool
+        else if (c >= 0x80 && c <= 0x8f)
+            add = 2 * (uint64_t) (c & 0x0f);
+        else if (c >= 0x90 && c <= 0x9f)
+            add = c & 0x0f;
+        else if (c >= 0xa0 && c <= 0xbf)
+            skip = c & 0x1f;
+        else
+            switch (c) {
+            case 0xc1:
+                return -1;
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4: case 0xd9: hdr = 1; break;
+            case 0xc5: case 0xda: hdr = 2; break;
+            case 0xc6: case 0xdb: hdr = 4; break;
+            case 0xc7: hdr = 1; break;      //  ext 8: len + type byte
+            case 0xc8: hdr = 2; break;
+            case 0xc9: hdr = 4; break;
+            case 0xdc: case 0xde: hdr = 2; break;
+            case 0xdd: case 0xdf: hdr = 4; break;
+            default:
+                return -1;
+            }
+        if (hdr) {
+            if (len - pos < hdr)
+                return 0;
+            uint64_t n = 0;
+            for (size_t i = 0; i < hdr; i++)
+                n = (n << 8) | p[pos + i];
+            pos += hdr;
+            if (c == 0xdc || c == 0xdd)
+                add = n;
+            else if (c == 0xde || c == 0xdf)
+                add = 2 * n;
+            else if (c >= 0xc7 && c <= 0xc9)
+                skip = n + 1;
+            else
+                skip = n;
+        }
+        if (skip > len - pos)
+            return 0;
+        pos += skip;
+        owed += add;
+    }
+    return (long) pos;
+}
+
+struct _frame_reader_t {
+    int fd;                     //  pipe/file, or -1
+    bool own_fd;
+    char *buf;                  //  pipe buffer
+    size_t cap, start, end;
+    bool eof;
+    uint64_t offset;            //  stream offset of buf[start]
+    zsock_t *sock;              //  ZeroMQ, or NULL
+    zmq_msg_t msg;
+    bool have_msg;
+    int producers, eos_seen;
+    uint64_t announced;
+    size_t max_frame;
+    uint64_t count;
+    const char *data;           //  last frame's bytes
+    size_t size;
+    msgpack_unpacked unp;
+};
+
+//  CURVE set-up shared by readers and writers (curve.c is optional: plain
+//  sockets when no cert is named).
+int
+    frame_curve_apply (zsock_t *sock, const frame_opts_t *opts, char *err);
+
+frame_reader_t *
+frame_reader_new (const char *endpoint, const frame_opts_t *opts, char *err)
+{
+    frame_reader_t *self = xcalloc (1, sizeof *self);
+    self->fd = -1;
+    self->max_frame = s_max_frame (opts);
+    self->producers = opts && opts->producers > 0 ? opts->producers : 1;
+    msgpack_unpacked_init (&self->unp);
+    if (!strcmp (endpoint, "-"))
+        self->fd = 0;
+    else if (!s_is_zmq (endpoint)) {
+        self->fd = open (endpoint, O_RDONLY);
+        if (self->fd < 0) {
+            errf (err, "cannot open '%s': %s", endpoint, strerror (errno));
+            goto fail;
+        }
+        self->own_fd = true;
+    }
+    else {
+        self->sock = zsock_new (ZMQ_PULL);
+        if (!self->sock) {
+            errf (err, "cannot create a socket for '%s'", endpoint);
+            goto fail;
+        }
+        zsock_set_rcvhwm (self->sock, opts && opts->hwm ? opts->hwm : 1000);
+        zsock_set_maxmsgsize (self->sock, (int64_t) self->max_frame);
+        if (frame_curve_apply (self->sock, opts, err))
+            goto fail;
+        if (zsock_attach (self->sock, endpoint, true)) {
+            errf (err, "cannot attach to '%s': %s", endpoint, zmq_strerror (zmq_errno ()));
+            goto fail;
+        }
+        zmq_msg_init (&self->msg);
+        self->have_msg = true;
+        return self;
+    }
+    self->cap = CHUNK * 4;
+    self->buf = xmalloc (self->cap);
+    return self;
+fail:
+    frame_reader_destroy (&self);
+    return NULL;
+}
+
+void
+frame_reader_destroy (frame_reader_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    frame_reader_t *self = *self_p;
+    if (self->own_fd)
+        close (self->fd);
+    if (self->have_msg)
+        zmq_msg_close (&self->msg);
+    zsock_destroy (&self->sock);
+    msgpack_unpacked_destroy (&self->unp);
+    free (self->buf);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Unpack a complete frame of n bytes.  0, or -1 if it is not a map.
+static int
+s_unpack (frame_reader_t *self, const char *data, size_t n, const msgpack_object **obj)
+{
+    size_t off = 0;
+    if (msgpack_unpack_next (&self->unp, data, n, &off) != MSGPACK_UNPACK_SUCCESS
+        || self->unp.data.type != MSGPACK_OBJECT_MAP)
+        return -1;
+    self->data = data;
+    self->size = n;
+    *obj = &self->unp.data;
+    return 0;
+}
+
+static int
+s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
+{
+    while (true) {
+        size_t avail = self->end - self->start;
+        if (avail > 0) {
+            long n = frame_scan (self->buf + self->start, avail);
+            if (n < 0)
+                return errf (err, "byte offset %llu: not a MessagePack stream",
+                             (unsigned long long) self->offset);
+            if (n > 0) {
+                if ((size_t) n > self->max_frame)
+                    return errf (err, "frame %llu: %ld bytes exceeds the maximum frame size %zu (--max-frame)",
+                                 (unsigned long long) self->count + 1, n, self->max_frame);
+                const char *data = self->buf + self->start;
+                if (s_unpack (self, data, n, obj)) {
+                    unsigned char c = (unsigned char) data[0];
+                    return errf (err, "byte offset %llu: frame is not a MessagePack map%s",
+                                 (unsigned long long) self->offset,
+                                 c == '{' || c == '"' || c == '[' ? " (input looks like JSON text)" : "");
+                }
+                self->start += n;
+                self->offset += n;
+                self->count++;
+                return 1;
+            }
+            if (avail > self->max_frame)
+                return errf (err, "frame %llu: more than %zu bytes, exceeds the maximum frame size (--max-frame)",
+                             (unsigned long long) self->count + 1, self->max_frame);
+        }
+        if (self->eof) {
+            if (avail > 0)
+                return errf (err, "byte offset %llu: truncated frame at end of input (%zu bytes)",
+                             (unsigned long long) self->offset, avail);
+            return 0;
+        }
+        //  Make room: move the partial frame to the front, grow if needed.
+        if (self->start > 0 && (self->cap - self->end < CHUNK || self->start == self->end)) {
+            memmove (self->buf, self->buf + self->start, avail);
+            self->start = 0;
+            self->end = avail;
+        }
+        if (self->cap - self->end < CHUNK) {
+            self->cap *= 2;
+            self->buf = xrealloc (self->buf, self->cap);
+        }
+        ssize_t r = read (self->fd, self->buf + self->end, self->cap - self->end);
+        if (r < 0) {
+            if (errno == EINTR)
+                return 0;           //  a signal: end the stream here
+            return errf (err, "read error: %s", strerror (errno));
+        }
+        if (r == 0)
+            self->eof = true;
+        self->end += r;
+    }
+}
+
+static int
+s_next_zmq (frame_reader_t *self, const msgpack_object **obj, char *err)
+{
+    void *handle = zsock_resolve (self->sock);
+    while (true) {
+        if (zmq_msg_recv (&self->msg, handle, 0) < 0) {
+            if (zmq_errno () == EINTR || zmq_errno () == ETERM)
+                return 0;
+            return errf (err, "receive error: %s", zmq_strerror (zmq_errno ()));
+        }
+        const char *data = zmq_msg_data (&self->msg);
+        size_t size = zmq_msg_size (&self->msg);
+        self->count++;
+        if (size > self->max_frame)
+            return errf (err, "frame %llu: %zu bytes exceeds the maximum frame size %zu (--max-frame)",
+                         (unsigned long long) self->count, size, self->max_frame), -2;
+        long n = frame_scan (data, size);
+        if (n != (long) size || s_unpack (self, data, size, obj))
+            return errf (err, "frame %llu: not a MessagePack map", (unsigned long long) self->count), -2;
+        const msgpack_object *eos = (*obj)->via.map.size == 1 ? mp_get (*obj, "_eos") : NULL;
+        if (eos) {
+            uint64_t sent = 0;
+            mp_as_u64 (eos, &sent);
+            self->count--;
+            self->announced += sent;
+            if (++self->eos_seen >= self->producers)
+                return 0;
+            continue;
+        }
+        return 1;
+    }
+}
+
+int
+frame_reader_next (frame_reader_t *self, const msgpack_object **obj, char *err)
+{
+    return self->sock ? s_next_zmq (self, obj, err) : s_next_pipe (self, obj, err);
+}
+
+const char *
+frame_reader_data (frame_reader_t *self, size_t *size)
+{
+    *size = self->size;
+    return self->data;
+}
+
+uint64_t
+frame_reader_count (frame_reader_t *self)
+{
+    return self->count;
+}
+
+uint64_t
+frame_reader_announced (frame_reader_t *self)
+{
+    return self->announced;
+}
+
+void *
+frame_reader_sock (frame_reader_t *self)
+{
+    return self->sock;
+}
+
+struct _frame_writer_t {
+    int fd;
+    bool own_fd;
+    char *buf;
+    size_t len, cap;
+    zsock_t *sock;
+    uint64_t count;
+    bool failed;
+};
+
+frame_writer_t *
+frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
+{
+    frame_writer_t *self = xcalloc (1, sizeof *self);
+    self->fd = -1;
+    if (!strcmp (endpoint, "-"))
+        self->fd = 1;
+    else if (!s_is_zmq (endpoint)) {
+        self->fd = open (endpoint, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (self->fd < 0) {
+            errf (err, "cannot open '%s': %s", endpoint, strerror (errno));
+            goto fail;
+        }
+        self->own_fd = true;
+    }
+    else {
+        self->sock = zsock_new (ZMQ_PUSH);
+        if (!self->sock) {
+            errf (err, "cannot create a socket for '%s'", endpoint);
+            goto fail;
+        }
+        zsock_set_sndhwm (self->sock, opts && opts->hwm ? opts->hwm : 1000);
+        zsock_set_linger (self->sock, -1);
+        if (frame_curve_apply (self->sock, opts, err))
+            goto fail;
+        if (zsock_attach (self->sock, endpoint, false)) {
+            errf (err, "cannot attach to '%s': %s", endpoint, zmq_strerror (zmq_errno ()));
+            goto fail;
+        }
+        return self;
+    }
+    self->cap = CHUNK;
+    self->buf = xmalloc (self->cap);
+    return self;
+fail:
+    if (self->own_fd)
+        close (self->fd);
+    zsock_destroy (&self->sock);
+    free (self);
+    return NULL;
+}
+
+static int
+s_write_all (frame_writer_t *self, const char *data, size_t size, char *err)
+{
+    while (size > 0) {
+        ssize_t w = write (self->fd, data, size);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            self->failed = true;
+            return errf (err, "write error: %s", strerror (errno));
+        }
+        data += w;
+        size -= w;
+    }
+    return 0;
+}
+
+int
+frame_writer_flush (frame_writer_t *self, char *err)
+{
+    if (self->sock || self->len == 0)
+        return self->failed ? errf (err, "earlier write failed") : 0;
+    int rc = s_write_all (self, self->buf, self->len, err);
+    self->len = 0;
+    return rc;
+}
+
+static int
+s_send_zmq (frame_writer_t *self, const char *data, size_t size, char *err)
+{
+    void *handle = zsock_resolve (self->sock);
+    while (zmq_send (handle, data, size, 0) < 0) {
+        if (zmq_errno () == EINTR)
+            continue;           //  a signal must not lose the frame in hand
+        self->failed = true;
+        return errf (err, "send error: %s", zmq_strerror (zmq_errno ()));
+    }
+    return 0;
+}
+
+int
+frame_writer_send (frame_writer_t *self, const char *data, size_t size, char *err)
+{
+    if (self->failed)
+        return errf (err, "earlier write failed");
+    self->count++;
+    if (self->sock)
+        return s_send_zmq (self, data, size, err);
+    if (self->len + size > self->cap && frame_writer_flush (self, err))
+        return -1;
+    if (size >= self->cap)
+        return s_write_all (self, data, size, err);
+    memcpy (self->buf + self->len, data, size);
+    self->len += size;
+    return 0;
+}
+
+uint64_t
+frame_writer_count (frame_writer_t *self)
+{
+    return self->count;
+}
+
+int
+frame_writer_close (frame_writer_t **self_p, char *err)
+{
+    if (!self_p || !*self_p)
+        return 0;
+    frame_writer_t *self = *self_p;
+    int rc = 0;
+    if (self->sock) {
+        if (!self->failed) {
+            char eos[16];
+            msgpack_sbuffer sb = {.data = eos, .size = 0, .alloc = 0};
+            (void) sb;
+            //  {"_eos": count}: fixmap 1, fixstr 4, uint64
+            size_t n = 0;
+            eos[n++] = (char) 0x81;
+            eos[n++] = (char) 0xa4;
+            memcpy (eos + n, "_eos", 4);
+            n += 4;
+            eos[n++] = (char) 0xcf;
+            for (int i = 7; i >= 0; i--)
+                eos[n++] = (char) ((self->count >> (8 * i)) & 0xff);
+            rc = s_send_zmq (self, eos, n, err);
+        }
+        else
+            rc = errf (err, "earlier send failed");
+        zsock_destroy (&self->sock);    //  lingers until delivered
+    }
+    else {
+        rc = frame_writer_flush (self, err);
+        if (self->own_fd && close (self->fd) && !rc)
+            rc = errf (err, "close error: %s", strerror (errno));
+    }
+    free (self->buf);
+    free (self);
+    *self_p = NULL;
+    return rc;
+}
+
+void
+frame_test (bool verbose)
+{
+    (void) verbose;
+    //  scanner on hand-made encodings
+    assert (frame_scan ("\x80", 1) == 1);
+    assert (frame_scan ("\x81\xa1t\xcb", 4) == 0);
+    assert (frame_scan ("\x81\xa1t\x05", 4) == 4);
+    assert (frame_scan ("\xc1", 1) == -1);
+    assert (frame_scan ("\xdd\xff\xff\xff\xff\xc0", 6) == 0);     //  huge claimed array
+    assert (frame_scan ("\xc4\x03" "abc" "\x01", 6) == 5);
+    assert (frame_scan ("\xc7\x02\x01" "ab", 5) == 5);          //  ext 8
+
+    //  a pipe round trip through a file, then a truncated copy and garbage
+    char path[] = "/tmp/vigil-frame-test-XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    close (fd);
+    char err[ERRLEN];
+    frame_writer_t *w = frame_writer_new (path, NULL, err);
+    assert (w);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    for (int i = 0; i < 10000; i++) {
+        sb.size = 0;
+        msgpack_pack_map (&pk, 1);
+        mp_pack_str (&pk, "seq");
+        msgpack_pack_int (&pk, i);
+        assert (frame_writer_send (w, sb.data, sb.size, err) == 0);
+    }
+    assert (frame_writer_count (w) == 10000);
+    assert (frame_writer_close (&w, err) == 0 && !w);
+    frame_reader_t *r = frame_reader_new (path, NULL, err);
+    assert (r);
+    const msgpack_object *obj;
+    uint64_t seq;
+    for (int i = 0; i < 10000; i++) {
+        assert (frame_reader_next (r, &obj, err) == 1);
+        assert (mp_get_u64 (obj, "seq", &seq) == 0 && seq == (uint64_t) i);
+    }
+    assert (frame_reader_next (r, &obj, err) == 0);
+    frame_reader_destroy (&r);
+
+    FILE *f = fopen (path, "r+b");
+    fseek (f, 0, SEEK_END);
+    long size = ftell (f);
+    fclose (f);
+    assert (truncate (path, size - 1) == 0);
+    r = frame_reader_new (path, NULL, err);
+    int rc, n = 0;
+    while ((rc = frame_reader_next (r, &obj, err)) == 1)
+        n++;
+    assert (rc == -1 && strstr (err, "truncated") && n == 9999);
+    frame_reader_destroy (&r);
+
+    //  garbage: text is not a stream of maps; reserved byte; oversize frame
+    f = fopen (path, "wb");
+    fputs ("{\"t\": 1}\n", f);
+    fclose (f);
+    r = frame_reader_new (path, NULL, err);
+    assert (frame_reader_next (r, &obj, err) == -1 && strstr (err, "JSON"));
+    frame_reader_destroy (&r);
+    f = fopen (path, "wb");
+    fputs ("\x80\xc1", f);
+    fclose (f);
+    r = frame_reader_new (path, NULL, err);
+    assert (frame_reader_next (r, &obj, err) == 1);
+    assert (frame_reader_next (r, &obj, err) == -1 && strstr (err, "byte offset 1"));
+    frame_reader_destroy (&r);
+    f = fopen (path, "wb");
+    fwrite ("\x81\xa1s\xc5\x10\x00", 1, 6, f);    //  a 4096-byte bin
+    for (int i = 0; i < 4096; i++)
+        fputc ('a', f);
+    fclose (f);
+    frame_opts_t small = {.max_frame = 1024};
+    r = frame_reader_new (path, &small, err);
+    assert (frame_reader_next (r, &obj, err) == -1 && strstr (err, "frame 1") && strstr (err, "maximum"));
+    frame_reader_destroy (&r);
+    r = frame_reader_new (path, NULL, err);
+    assert (frame_reader_next (r, &obj, err) == 1);
+    frame_reader_destroy (&r);
+    assert (!frame_reader_new ("/nonexistent/file", NULL, err) && strstr (err, "cannot open"));
+    remove (path);
+
+    //  ZeroMQ over inproc: two producers, EOS accounting
+    frame_opts_t two = {.producers = 2};
+    r = frame_reader_new ("@inproc://frame-test", &two, err);
+    assert (r);
+    frame_writer_t *w1 = frame_writer_new (">inproc://frame-test", NULL, err);
+    frame_writer_t *w2 = frame_writer_new (">inproc://frame-test", NULL, err);
+    assert (w1 && w2);
+    sb.size = 0;
+    msgpack_pack_map (&pk, 0);
+    for (int i = 0; i < 3; i++)
+        assert (frame_writer_send (w1, sb.data, sb.size, err) == 0);
+    assert (frame_writer_send (w2, sb.data, sb.size, err) == 0);
+    assert (frame_writer_close (&w1, err) == 0);
+    assert (frame_writer_close (&w2, err) == 0);
+    n = 0;
+    while ((rc = frame_reader_next (r, &obj, err)) == 1)
+        n++;
+    assert (rc == 0 && n == 4 && frame_reader_announced (r) == 4);
+    frame_reader_destroy (&r);
+    msgpack_sbuffer_destroy (&sb);
+}
