@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mp.h"
 #include "util.h"
 
 typedef struct s_entry {
@@ -174,6 +175,30 @@ keytab_peak (const keytab_t *self)
     return self->peak;
 }
 
+int
+keytab_record_key (const record_t *rec, const char *name, char *buf, size_t size)
+{
+    if (!strcmp (name, "id")) {
+        if (!(rec->has & REC_ID) || strlen (rec->id) >= size)
+            return -1;
+        strcpy (buf, rec->id);
+        return 0;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    int rc = -1;
+    if (record_extra_unpack (rec, name, &u) == 0) {
+        if (u.data.type == MSGPACK_OBJECT_STR)
+            rc = mp_strcpy (&u.data, buf, size);
+        else if (u.data.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            int n = snprintf (buf, size, "%llu", (unsigned long long) u.data.via.u64);
+            rc = n > 0 && (size_t) n < size ? 0 : -1;
+        }
+    }
+    msgpack_unpacked_destroy (&u);
+    return rc;
+}
+
 void
 keytab_test (bool verbose)
 {
@@ -210,4 +235,20 @@ keytab_test (bool verbose)
     assert (created && v[1] == 0);
     keytab_destroy (&kt);
     keytab_destroy (&kt);
+
+    record_t rec;
+    record_init (&rec);
+    char buf[REC_ID_MAX];
+    assert (keytab_record_key (&rec, "id", buf, sizeof buf) == -1);
+    record_set_id (&rec, "p7");
+    assert (keytab_record_key (&rec, "id", buf, sizeof buf) == 0 && !strcmp (buf, "p7"));
+    assert (keytab_record_key (&rec, "bed", buf, sizeof buf) == -1);
+    record_extra_set_str (&rec, "bed", "icu-3");
+    assert (keytab_record_key (&rec, "bed", buf, sizeof buf) == 0 && !strcmp (buf, "icu-3"));
+    assert (keytab_record_key (&rec, "bed", buf, 4) == -1);
+    record_extra_set (&rec, "dev", "\x2a", 1);
+    assert (keytab_record_key (&rec, "dev", buf, sizeof buf) == 0 && !strcmp (buf, "42"));
+    record_extra_set_double (&rec, "dev", 1.5);
+    assert (keytab_record_key (&rec, "dev", buf, sizeof buf) == -1);
+    record_destroy (&rec);
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 typedef struct _keytab_t keytab_t;
 
 //  New empty table whose entries carry value_size bytes.  Caller owns.
@@ -39,6 +41,12 @@ size_t
     keytab_size (const keytab_t *self);
 size_t
     keytab_peak (const keytab_t *self);
+
+//  The value of a record's key `name` as text into buf: `id`, or an extra
+//  key holding a string or an unsigned integer (as decimal).  0, or -1 if
+//  the record has no such key, it is of another type or longer than size-1.
+int
+    keytab_record_key (const record_t *rec, const char *name, char *buf, size_t size);
 
 void
     keytab_test (bool verbose);

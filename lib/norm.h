@@ -1,0 +1,111 @@
+/*  norm: learn the population statistics of the readings in one pass
+    (norm_fit_*), and turn each record's readings into the dense, scaled,
+    gap-free feature vector `x` the model sees (norm_*).
+
+    Fit, per field, in constant memory: Welford's running mean and variance
+    (Welford 1962; Knuth TAOCP vol. 2, 4.2.2), min/max, and a KLL sketch for
+    median and IQR.  Missing readings (absent, nil, NaN, ±Inf) are counted and
+    left out.
+
+    Apply, per record, in the stats file's field order:
+        y  = T(v)                           (identity or signed log1p)
+        x  = clamp ((y - centre) / divisor) (population scaling, stats.h)
+    and, with personal baselines (`by` set), per key k:
+        xp = clamp ((y - m_k) / max (s_k, floor * divisor))
+    where m_k, s_k^2 are an exponentially weighted mean and variance with
+    weight alpha on the newest reading (West 1979, "Updating mean and
+    variance estimates"; Finch 2009, eq. 140-143), warm-started at the
+    population centre and divisor^2, and updated *after* scaling, so a
+    reading is judged against the history before it.
+    A missing reading is imputed with the last value seen for that key, else
+    the population centre; it is flagged in `mask`, counted, and never
+    updates a baseline.  A reading that is not a field of the stats and not
+    one the fit was told to ignore is an unknown field: the record is
+    refused (norm_apply returns -1 naming it).
+
+    Per-key state lives in a keytab, dropped after `idle` seconds of stream
+    time without a record of that key: memory is bounded by the active
+    keys.  */
+#ifndef VIGIL_NORM_H
+#define VIGIL_NORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "stats.h"
+
+#define NORM_MAX_FIELDS 256     //  most fields a fit tracks
+
+//  --- fit -------------------------------------------------------------------
+
+typedef struct _norm_fit_t norm_fit_t;
+
+//  New fit.  fields/nfields choose and order the fields (NULL/0: every
+//  reading seen, in first-seen order); log1p names the fields to
+//  log-transform.  Names are copied.  Caller owns.
+norm_fit_t *
+    norm_fit_new (const char *const *fields, size_t nfields, const char *const *log1p,
+                  size_t nlog1p, stats_scale_t scale);
+void
+    norm_fit_destroy (norm_fit_t **self_p);
+//  Account one record.  0, or -1 + err (too many distinct fields).
+int
+    norm_fit_add (norm_fit_t *self, const record_t *rec, char *err);
+//  The statistics so far; NULL + err when a field has no readings, a log1p
+//  field is not among the fields, or nothing was read.  Caller owns.
+stats_t *
+    norm_fit_stats (norm_fit_t *self, char *err);
+
+//  --- apply -----------------------------------------------------------------
+
+typedef enum {
+    NORM_EMIT_POPULATION,       //  x = population scaling
+    NORM_EMIT_PERSONAL,         //  x = personal scaling
+    NORM_EMIT_BOTH,             //  x = population, xp = personal
+} norm_emit_t;
+
+typedef struct {
+    double clamp;               //  bound on |x| (0 = none)
+    const char *by;             //  key of personal baselines (NULL = none)
+    norm_emit_t emit;           //  what to write (personal needs `by`)
+    double alpha;               //  weight of the newest reading, (0, 1]
+    double floor;               //  personal divisor >= floor * population divisor
+    double idle;                //  seconds of stream time before a key is dropped (0 = never)
+} norm_opts_t;
+
+//  Defaults: clamp 10, no by, population, alpha 0.02, floor 0.1, idle 24h.
+void
+    norm_opts_default (norm_opts_t *opts);
+
+typedef struct {
+    uint64_t records;           //  records scaled
+    uint64_t imputed;           //  readings imputed, all causes
+    uint64_t absent;            //  ... because the field was not in `v`
+    uint64_t nil;               //  ... because it was nil or NaN
+    uint64_t inf;               //  ... because it was +-Inf
+    uint64_t from_last;         //  imputed with the key's last value
+    uint64_t expired;           //  keys dropped as idle
+    size_t keys, peak_keys;     //  keys held now, most at once
+} norm_counts_t;
+
+typedef struct _norm_t norm_t;
+
+//  New normaliser over stats (borrowed; must outlive it).  Caller owns.
+norm_t *
+    norm_new (const stats_t *stats, const norm_opts_t *opts);
+void
+    norm_destroy (norm_t **self_p);
+//  Scale one record in place: sets `x`, extra `mask` (array of 0/1, 1 =
+//  imputed) and, with NORM_EMIT_BOTH, extra `xp`.  0, or -1 + err (an
+//  unknown field; no `by` key on a record when personal baselines are on).
+int
+    norm_apply (norm_t *self, record_t *rec, char *err);
+const norm_counts_t *
+    norm_counts (const norm_t *self);
+
+void
+    norm_test (bool verbose);
+
+#endif
