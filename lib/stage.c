@@ -127,6 +127,21 @@ stage_reject (stage_t *self, const char *fmt, ...)
 }
 
 void
+stage_reject_line (stage_t *self, uint64_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "%s: line %llu: ", self->cli->prog, (unsigned long long) line);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+    self->nskipped++;
+    self->failed = true;
+    if (self->cli->strict)
+        self->stop = true;
+}
+
+void
 stage_fail (stage_t *self, const char *fmt, ...)
 {
     va_list ap;
@@ -210,6 +225,12 @@ stage_wait_input (stage_t *self, double timeout)
     //  On a pipe the frame reader may hold buffered bytes already: callers
     //  that flush on idle only lose a little latency by polling the fd.
     return poll (&pfd, 1, ms) > 0 ? 1 : 0;
+}
+
+void
+stage_note_read (stage_t *self)
+{
+    self->nread++;
 }
 
 uint64_t

@@ -45,6 +45,10 @@ uint64_t
 //  skipped; with --strict, the next stage_read returns -1.
 void
     stage_reject (stage_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+//  The same for text input: "prog: line N: <msg>".
+void
+    stage_reject_line (stage_t *self, uint64_t line, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 //  Report a problem with no record attached and mark the run failed (exit 1).
 void
     stage_fail (stage_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -70,6 +74,9 @@ void *
 int
     stage_wait_input (stage_t *self, double timeout);
 
+//  Count a record read from a source other than the frame input (text).
+void
+    stage_note_read (stage_t *self);
 //  Counters.
 uint64_t
     stage_nread (const stage_t *self);
