@@ -466,6 +466,40 @@ norm_counts (const norm_t *self)
     return &self->cnt;
 }
 
+void
+norm_summary (const norm_t *self, char *buf, size_t size)
+{
+    const norm_counts_t *k = &self->cnt;
+    snprintf (buf, size, "%llu records scaled, %llu readings imputed (%llu absent, %llu nil/NaN, "
+              "%llu Inf; %llu from the key's last value), %zu keys (peak %zu), %llu expired",
+              (unsigned long long) k->records, (unsigned long long) k->imputed,
+              (unsigned long long) k->absent, (unsigned long long) k->nil,
+              (unsigned long long) k->inf, (unsigned long long) k->from_last, k->keys,
+              k->peak_keys, (unsigned long long) k->expired);
+}
+
+long
+norm_split (char *list, const char **out, size_t max)
+{
+    size_t n = 0;
+    char *p = list;
+    while (true) {
+        char *comma = strchr (p, ',');
+        if (comma)
+            *comma = 0;
+        size_t len = strlen (p);
+        if (len == 0 || len >= STATS_NAME_MAX || n == max)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp (out[i], p))
+                return -1;
+        out[n++] = p;
+        if (!comma)
+            return (long) n;
+        p = comma + 1;
+    }
+}
+
 //  --- test ------------------------------------------------------------------
 
 static void
@@ -603,5 +637,11 @@ norm_test (bool verbose)
     norm_destroy (&n);
     norm_destroy (&n);
     stats_destroy (&s);
+
+    const char *names[3];
+    char l1[] = "hr,spo2", l2[] = "hr,,x", l3[] = "a,b,c,d", l4[] = "hr,hr";
+    assert (norm_split (l1, names, 3) == 2 && !strcmp (names[1], "spo2"));
+    assert (norm_split (l2, names, 3) == -1 && norm_split (l3, names, 3) == -1);
+    assert (norm_split (l4, names, 3) == -1);
     record_destroy (&rec);
 }

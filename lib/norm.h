@@ -104,6 +104,15 @@ int
     norm_apply (norm_t *self, record_t *rec, char *err);
 const norm_counts_t *
     norm_counts (const norm_t *self);
+//  The counts as one line of text (for -v), into buf.
+void
+    norm_summary (const norm_t *self, char *buf, size_t size);
+
+//  Split a comma-separated list in place into out (at most max names).
+//  Returns the count, or -1 for an empty name, a name of STATS_NAME_MAX
+//  bytes or more, a repeated name, or more than max.
+long
+    norm_split (char *list, const char **out, size_t max);
 
 void
     norm_test (bool verbose);

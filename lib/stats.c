@@ -433,6 +433,15 @@ stats_from_units (const stats_t *s, size_t i, double v)
     return (stats_transform (s, i, v) - s->center[i]) / s->divisor[i];
 }
 
+void
+stats_describe (const stats_t *s, size_t i, char *buf, size_t size)
+{
+    const stats_info_t *f = stats_info (s, i);
+    snprintf (buf, size, "%s: %llu readings, %llu missing, mean %g, std %g, median %g, iqr %g%s",
+              f->name, (unsigned long long) f->count, (unsigned long long) f->missing, f->mean,
+              f->std, f->median, f->iqr, f->log1p ? " (of log1p)" : "");
+}
+
 const char *
 stats_scale_name (stats_scale_t scale)
 {
@@ -540,6 +549,9 @@ stats_test (bool verbose)
     assert (!stats_load (path, err));
     remove (path);
 
+    char line[256];
+    stats_describe (s, 1, line, sizeof line);
+    assert (!strcmp (line, "byte_rate: 10 readings, 2 missing, mean 7, std 0.5, median 7.1, iqr 0.6 (of log1p)"));
     stats_scale_t sc;
     assert (stats_scale_parse ("robust", &sc) == 0 && sc == STATS_SCALE_ROBUST);
     assert (stats_scale_parse ("minmax", &sc) == -1);

@@ -116,6 +116,9 @@ double
 double
     stats_from_units (const stats_t *s, size_t i, double v);
 
+//  One line describing field i (for -v), into buf.
+void
+    stats_describe (const stats_t *s, size_t i, char *buf, size_t size);
 //  "std" / "robust"; parse returns 0 or -1.
 const char *
     stats_scale_name (stats_scale_t scale);

@@ -1,0 +1,161 @@
+/*  vigil-norm: learn per-field statistics (fit) and scale records with them
+    (apply).  See docs/norm.md.  */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "norm.h"
+#include "stage.h"
+
+static const char *USAGE =
+    "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
+    "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]]\n"
+    "\n"
+    "fit reads records and writes the statistics of their readings (v) to a\n"
+    "vigil-stats file, in one pass and constant memory.\n"
+    "  --stats FILE      the stats file to write (required)\n"
+    "  --fields F,..     the fields, in this order (default: every reading seen,\n"
+    "                    in first-seen order; others are left out)\n"
+    "  --scale S         std: (y - mean) / std (default); robust: (y - median) /\n"
+    "                    (IQR / 1.349)\n"
+    "  --log1p F,..      fields to scale as sign(v) log1p(|v|) (heavy-tailed)\n"
+    "\n"
+    "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
+    "(1 = the reading was missing, nil, NaN or Inf and was imputed with the\n"
+    "last value of that key, else the population centre).\n"
+    "  --stats FILE      the stats file to read (required)\n"
+    "  --clamp B         bound on |x| (default 10; 0 = none)\n"
+    "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
+    "                    variance with forgetting, warm-started from the stats\n"
+    "  --emit WHAT       with --by: both (default: x population, xp personal),\n"
+    "                    personal (x personal) or population (x only)\n"
+    "  --alpha A         weight of the newest reading in a baseline (default 0.02)\n"
+    "  --floor F         personal divisor >= F x population divisor (default 0.1)\n"
+    "  --idle DUR        drop a key's state after DUR of stream time without\n"
+    "                    records (default 24h; 0 = never)\n"
+    "\n"
+    "Common options:\n"
+    "  -i EP, -o EP      input and output endpoints (default -: stdin, stdout)\n"
+    "  -v                summary on stderr (fields; imputed readings and keys)\n"
+    "  --strict          stop at the first bad record\n"
+    "  --max-frame SIZE, --producers N, --curve-*   as for every vigil stage\n"
+    "  -h, --help        this text;  --version  the version\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
+
+enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE };
+static const struct option s_longopts[] = {
+    {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
+    {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
+    {"clamp", required_argument, NULL, O_CLAMP}, {"by", required_argument, NULL, O_BY},
+    {"emit", required_argument, NULL, O_EMIT},   {"alpha", required_argument, NULL, O_ALPHA},
+    {"floor", required_argument, NULL, O_FLOOR}, {"idle", required_argument, NULL, O_IDLE},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+    bool fit;
+    const char *stats;
+    const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS];
+    long nfields, nlog1p;
+    stats_scale_t scale;
+    bool emit_set;
+    norm_opts_t apply;
+} opts_t;
+
+static int
+s_opt (cli_t *cli, int c, const char *arg, void *ud)
+{
+    opts_t *o = ud;
+    if ((c == O_FIELDS || c == O_SCALE || c == O_LOG1P) != o->fit && c != O_STATS)
+        cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
+                         o->fit ? "fit" : "apply");
+    switch (c) {
+    case O_STATS: o->stats = arg; return 0;
+    case O_FIELDS:
+    case O_LOG1P: {
+        long n = norm_split ((char *) arg, c == O_FIELDS ? o->fields : o->log1p, NORM_MAX_FIELDS);
+        if (n < 0)
+            cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
+        *(c == O_FIELDS ? &o->nfields : &o->nlog1p) = n;
+        return 0;
+    }
+    case O_SCALE:
+        if (stats_scale_parse (arg, &o->scale))
+            cli_usage_error (cli, "--scale: '%s' is not std or robust", arg);
+        return 0;
+    case O_CLAMP: o->apply.clamp = cli_double (cli, "--clamp", arg, 0, 1e30); return 0;
+    case O_BY: o->apply.by = arg; return 0;
+    case O_ALPHA: o->apply.alpha = cli_double (cli, "--alpha", arg, 1e-9, 1); return 0;
+    case O_FLOOR: o->apply.floor = cli_double (cli, "--floor", arg, 0, 1e6); return 0;
+    case O_IDLE: o->apply.idle = cli_duration (cli, "--idle", arg); return 0;
+    case O_EMIT:
+        o->emit_set = true;
+        if (!strcmp (arg, "both")) o->apply.emit = NORM_EMIT_BOTH;
+        else if (!strcmp (arg, "personal")) o->apply.emit = NORM_EMIT_PERSONAL;
+        else if (!strcmp (arg, "population")) o->apply.emit = NORM_EMIT_POPULATION;
+        else cli_usage_error (cli, "--emit: '%s' is not both, personal or population", arg);
+        return 0;
+    }
+    return -1;
+}
+
+int
+main (int argc, char **argv)
+{
+    cli_t cli = {.prog = "vigil-norm", .usage = USAGE};
+    opts_t o = {.scale = STATS_SCALE_STD};
+    norm_opts_default (&o.apply);
+    if (argc < 2 || (strcmp (argv[1], "fit") && strcmp (argv[1], "apply"))) {
+        cli_parse (&cli, argc, argv, "", NULL, NULL, NULL);   //  --help, --version
+        cli_usage_error (&cli, "expected 'fit' or 'apply'");
+    }
+    o.fit = !strcmp (argv[1], "fit");
+    int argi = cli_parse (&cli, argc - 1, argv + 1, "", s_longopts, s_opt, &o);
+    if (argi < argc - 1)
+        cli_usage_error (&cli, "unexpected argument '%s'", argv[argi + 1]);
+    if (!o.stats)
+        cli_usage_error (&cli, "--stats FILE is required");
+    if (o.apply.by && !o.emit_set)
+        o.apply.emit = NORM_EMIT_BOTH;
+    if (!o.apply.by && o.apply.emit != NORM_EMIT_POPULATION)
+        cli_usage_error (&cli, "--emit %s needs --by KEY", o.apply.emit == NORM_EMIT_BOTH ? "both" : "personal");
+
+    char err[ERRLEN], line[512];
+    stats_t *stats = o.fit ? NULL : stats_load (o.stats, err);
+    if (!o.fit && !stats)
+        cli_fatal (&cli, "%s", err);
+    stage_t *st = stage_new (&cli, false);
+    record_t rec;
+    record_init (&rec);
+    if (o.fit) {
+        norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
+        while (stage_read (st, &rec) == 1)
+            if (norm_fit_add (fit, &rec, err))
+                stage_reject (st, "%s", err);
+        stats = norm_fit_stats (fit, err);
+        if (!stats || stats_save (stats, o.stats, err))
+            stage_fail (st, "%s", err);
+        for (size_t i = 0; stats && cli.verbose && i < stats_nfields (stats); i++) {
+            stats_describe (stats, i, line, sizeof line);
+            fprintf (stderr, "vigil-norm: %s\n", line);
+        }
+        norm_fit_destroy (&fit);
+    }
+    else {
+        norm_t *norm = norm_new (stats, &o.apply);
+        while (stage_read (st, &rec) == 1) {
+            if (norm_apply (norm, &rec, err))
+                stage_reject (st, "%s", err);
+            else
+                stage_write (st, &rec);
+        }
+        norm_summary (norm, line, sizeof line);
+        if (cli.verbose)
+            fprintf (stderr, "vigil-norm: %s\n", line);
+        norm_destroy (&norm);
+    }
+    record_destroy (&rec);
+    stats_destroy (&stats);
+    return stage_finish (&st);
+}
