@@ -1,0 +1,876 @@
+/*  model: see model.h.  */
+#include "model.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "mp.h"
+
+struct _model_t {
+    vae_t *vae;                 //  owned
+    stats_t *stats;             //  owned
+    size_t window;              //  W
+    size_t nfields;             //  F
+    model_info_t info;
+    uint64_t hash;              //  file checksum (0 until saved/loaded)
+    char hex[17];               //  hash as "%016llx" ("" until saved/loaded)
+    float *xb;                  //  (max_batch, W F) staging for scoring
+    double *score;              //  (max_batch)
+};
+
+static model_t *
+s_model_wrap (vae_t *vae, stats_t *stats, size_t window, char *err)
+{
+    size_t F = stats_nfields (stats);
+    size_t D = vae_arch (vae)->nin;
+    if (window < 1 || D != window * F) {
+        errf (err, "model input width %zu is not window %zu x %zu fields", D, window, F);
+        return NULL;
+    }
+    model_t *self = xcalloc (1, sizeof *self);
+    self->vae = vae;
+    self->stats = stats;
+    self->window = window;
+    self->nfields = F;
+    size_t B = vae_max_batch (vae);
+    self->xb = xmalloc (B * D * sizeof (float));
+    self->score = xmalloc (B * sizeof (double));
+    return self;
+}
+
+model_t *
+model_new (vae_t **vae_p, stats_t **stats_p, size_t window, const model_info_t *info,
+           char *err)
+{
+    vae_t *vae = *vae_p;
+    stats_t *stats = *stats_p;
+    *vae_p = NULL;
+    *stats_p = NULL;
+    model_t *self = s_model_wrap (vae, stats, window, err);
+    if (!self) {
+        vae_destroy (&vae);
+        stats_destroy (&stats);
+        return NULL;
+    }
+    if (info)
+        self->info = *info;
+    return self;
+}
+
+void
+model_destroy (model_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    model_t *self = *self_p;
+    vae_destroy (&self->vae);
+    stats_destroy (&self->stats);
+    free (self->xb);
+    free (self->score);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_set_hash (model_t *self, uint64_t h)
+{
+    self->hash = h;
+    snprintf (self->hex, sizeof self->hex, "%016llx", (unsigned long long) h);
+}
+
+int
+model_save (model_t *self, const char *path, char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    const vae_arch_t *a = vae_arch (self->vae);
+    nn_params_t *P = vae_params (self->vae);
+    const model_info_t *in = &self->info;
+
+    msgpack_pack_map (&pk, 8);
+    mp_pack_str (&pk, "fields");
+    msgpack_pack_array (&pk, self->nfields);
+    for (size_t i = 0; i < self->nfields; i++)
+        mp_pack_str (&pk, stats_field (self->stats, i));
+    mp_pack_kv_u64 (&pk, "nfields", self->nfields);
+    mp_pack_kv_u64 (&pk, "window", self->window);
+    mp_pack_str (&pk, "stats");
+    stats_pack (self->stats, &pk);
+    mp_pack_str (&pk, "arch");
+    msgpack_pack_map (&pk, 4);
+    mp_pack_kv_u64 (&pk, "nin", a->nin);
+    mp_pack_str (&pk, "hidden");
+    msgpack_pack_array (&pk, a->nhidden);
+    for (size_t i = 0; i < a->nhidden; i++)
+        msgpack_pack_uint64 (&pk, a->hidden[i]);
+    mp_pack_kv_u64 (&pk, "latent", a->nlatent);
+    mp_pack_kv_str (&pk, "act", nn_act_name (a->act));
+    mp_pack_kv_u64 (&pk, "nparams", P->n);
+    mp_pack_kv_floats (&pk, "params", P->p, P->n);
+    mp_pack_str (&pk, "train");
+    msgpack_pack_map (&pk, 10);
+    mp_pack_kv_double (&pk, "beta", in->beta);
+    mp_pack_kv_double (&pk, "lr", in->lr);
+    mp_pack_kv_u64 (&pk, "batch", in->batch);
+    mp_pack_kv_u64 (&pk, "seed", in->seed);
+    mp_pack_kv_u64 (&pk, "epochs", in->epochs);
+    mp_pack_kv_u64 (&pk, "best_epoch", in->best_epoch);
+    mp_pack_kv_u64 (&pk, "windows", in->windows);
+    mp_pack_kv_u64 (&pk, "val_windows", in->val_windows);
+    mp_pack_kv_double (&pk, "val_loss", in->val_loss);
+    mp_pack_kv_double (&pk, "val_p99", in->val_p99);
+
+    int rc = mpfile_write (path, MODEL_FORMAT, MODEL_VERSION, sb.data, sb.size, err);
+    if (rc == 0)
+        s_set_hash (self, hash64 (sb.data, sb.size));
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}
+
+//  Optional number in the train map (absent -> 0).
+static double
+s_opt_double (const msgpack_object *map, const char *key)
+{
+    double v = 0;
+    if (map)
+        mp_get_double (map, key, &v);
+    return v;
+}
+
+static uint64_t
+s_opt_u64 (const msgpack_object *map, const char *key)
+{
+    uint64_t v = 0;
+    if (map)
+        mp_get_u64 (map, key, &v);
+    return v;
+}
+
+model_t *
+model_load (const char *path, size_t max_batch, char *err)
+{
+    char why[ERRLEN] = "";
+    mpfile_t *f = mpfile_read (path, MODEL_FORMAT, MODEL_VERSION, err);
+    if (!f)
+        return NULL;
+    const msgpack_object *body = mpfile_body (f);
+    stats_t *stats = NULL;
+    vae_t *vae = NULL;
+    model_t *self = NULL;
+    uint64_t window, nfields, nparams, u;
+    vae_arch_t a = {0};
+
+    stats = stats_from_obj (mp_get (body, "stats"), why);
+    if (!stats)
+        goto fail;
+    const msgpack_object *fields = mp_get (body, "fields");
+    if (mp_get_u64 (body, "window", &window) || mp_get_u64 (body, "nfields", &nfields)
+        || !fields || fields->type != MSGPACK_OBJECT_ARRAY || window < 1) {
+        errf (why, "missing window, nfields or fields");
+        goto fail;
+    }
+    if (nfields != stats_nfields (stats) || fields->via.array.size != nfields) {
+        errf (why, "%llu fields but the embedded stats have %zu",
+              (unsigned long long) nfields, stats_nfields (stats));
+        goto fail;
+    }
+    for (size_t i = 0; i < nfields; i++)
+        if (!mp_str_eq (&fields->via.array.ptr[i], stats_field (stats, i))) {
+            errf (why, "field %zu does not match the embedded stats ('%s')", i + 1,
+                  stats_field (stats, i));
+            goto fail;
+        }
+    const msgpack_object *arch = mp_get (body, "arch");
+    const msgpack_object *hidden = arch ? mp_get (arch, "hidden") : NULL;
+    char act[16];
+    const msgpack_object *acto = arch ? mp_get (arch, "act") : NULL;
+    if (!arch || !hidden || hidden->type != MSGPACK_OBJECT_ARRAY
+        || hidden->via.array.size < 1 || hidden->via.array.size > VAE_MAX_HIDDEN
+        || mp_get_u64 (arch, "nin", &u) || !acto || mp_strcpy (acto, act, sizeof act)
+        || nn_act_parse (act, &a.act)) {
+        errf (why, "bad or missing architecture");
+        goto fail;
+    }
+    a.nin = u;
+    a.nhidden = hidden->via.array.size;
+    for (size_t i = 0; i < a.nhidden; i++) {
+        if (mp_as_u64 (&hidden->via.array.ptr[i], &u)) {
+            errf (why, "bad hidden width");
+            goto fail;
+        }
+        a.hidden[i] = u;
+    }
+    if (mp_get_u64 (arch, "latent", &u)) {
+        errf (why, "missing latent width");
+        goto fail;
+    }
+    a.nlatent = u;
+    if (vae_arch_check (&a, why))
+        goto fail;
+    if (a.nin != window * nfields) {
+        errf (why, "input width %zu is not window %llu x %llu fields", a.nin,
+              (unsigned long long) window, (unsigned long long) nfields);
+        goto fail;
+    }
+    if (mp_get_u64 (body, "nparams", &nparams) || nparams != vae_nparams (&a)
+        || mp_count_floats (body, "params") != (long) nparams) {
+        errf (why, "parameter count does not match the architecture (%zu)",
+              vae_nparams (&a));
+        goto fail;
+    }
+    vae = vae_new (&a, max_batch, why);
+    if (!vae)
+        goto fail;
+    nn_params_t *P = vae_params (vae);
+    if (mp_get_floats (body, "params", P->p, P->n)) {
+        errf (why, "unreadable parameters");
+        goto fail;
+    }
+    for (size_t i = 0; i < P->n; i++)
+        if (!isfinite (P->p[i])) {
+            errf (why, "parameter %zu is not finite", i);
+            goto fail;
+        }
+    self = s_model_wrap (vae, stats, window, why);
+    if (!self)
+        goto fail;
+    const msgpack_object *tr = mp_get (body, "train");
+    if (tr && tr->type != MSGPACK_OBJECT_MAP)
+        tr = NULL;
+    self->info = (model_info_t) {
+        .beta = s_opt_double (tr, "beta"), .lr = s_opt_double (tr, "lr"),
+        .batch = s_opt_u64 (tr, "batch"), .seed = s_opt_u64 (tr, "seed"),
+        .epochs = s_opt_u64 (tr, "epochs"), .best_epoch = s_opt_u64 (tr, "best_epoch"),
+        .windows = s_opt_u64 (tr, "windows"), .val_windows = s_opt_u64 (tr, "val_windows"),
+        .val_loss = s_opt_double (tr, "val_loss"), .val_p99 = s_opt_double (tr, "val_p99")};
+    s_set_hash (self, mpfile_checksum (f));
+    mpfile_destroy (&f);
+    return self;
+fail:
+    errf (err, "'%s': %s", path, why);
+    vae_destroy (&vae);
+    stats_destroy (&stats);
+    mpfile_destroy (&f);
+    return NULL;
+}
+
+vae_t *
+model_vae (model_t *self)
+{
+    return self->vae;
+}
+
+const stats_t *
+model_stats (const model_t *self)
+{
+    return self->stats;
+}
+
+const model_info_t *
+model_info (const model_t *self)
+{
+    return &self->info;
+}
+
+size_t
+model_window (const model_t *self)
+{
+    return self->window;
+}
+
+size_t
+model_nfields (const model_t *self)
+{
+    return self->nfields;
+}
+
+uint64_t
+model_hash (const model_t *self)
+{
+    return self->hash;
+}
+
+const char *
+model_hash_hex (const model_t *self)
+{
+    return self->hex;
+}
+
+int
+model_check_window (const record_t *rec, size_t window, size_t nfields, char *err)
+{
+    if (!(rec->has & REC_X))
+        return errf (err, "key 'x': missing (expected a window of %zu x %zu floats)",
+                     window, nfields);
+    double w;
+    if (record_extra_double (rec, "w", &w) == 0 && w != (double) window)
+        return errf (err, "key 'w': window of %g steps, the model expects %zu", w, window);
+    if (rec->nx != window * nfields)
+        return errf (err, "key 'x': %zu values, expected %zu (window %zu x %zu fields)",
+                     rec->nx, window * nfields, window, nfields);
+    for (size_t i = 0; i < rec->nx; i++)
+        if (!isfinite (rec->x[i]))
+            return errf (err, "key 'x': value %zu is not finite", i + 1);
+    return 0;
+}
+
+void
+model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
+             rng_t *rng)
+{
+    size_t W = self->window, F = self->nfields, D = W * F;
+    assert (n <= vae_max_batch (self->vae));
+    for (size_t i = 0; i < n; i++) {
+        assert (recs[i].nx == D);
+        memcpy (self->xb + i * D, recs[i].x, D * sizeof (float));
+    }
+    vae_score (self->vae, self->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
+               self->score);
+    const float *err = vae_err (self->vae), *rec = vae_recon (self->vae);
+    size_t k = opts->topk < F ? opts->topk : F;
+    if (k > REC_TOP_MAX)
+        k = REC_TOP_MAX;
+    double contrib[REC_TOP_MAX + 1];
+    size_t which[REC_TOP_MAX + 1];
+    for (size_t i = 0; i < n; i++) {
+        record_t *r = &recs[i];
+        r->score = self->score[i];
+        r->has |= REC_SCORE;
+        //  Keep the k largest per-field sums by insertion (k is small).
+        size_t have = 0;
+        for (size_t f = 0; f < F && k > 0; f++) {
+            double c = 0;
+            for (size_t w = 0; w < W; w++)
+                c += err[i * D + w * F + f];
+            size_t j = have < k ? have++ : k;
+            if (j == k && !(c > contrib[k - 1]))
+                continue;
+            while (j > 0 && c > contrib[j - 1]) {
+                if (j < k)
+                    contrib[j] = contrib[j - 1], which[j] = which[j - 1];
+                j--;
+            }
+            contrib[j] = c, which[j] = f;
+        }
+        r->ntop = have;
+        size_t last = i * D + (W - 1) * F;
+        for (size_t j = 0; j < have; j++) {
+            size_t f = which[j];
+            record_top_t *t = &r->top[j];
+            snprintf (t->field, sizeof t->field, "%s", stats_field (self->stats, f));
+            t->contrib = contrib[j];
+            t->observed = stats_to_units (self->stats, f, self->xb[last + f]);
+            t->expected = stats_to_units (self->stats, f, rec[last + f]);
+        }
+        if (k > 0)
+            r->has |= REC_TOP;
+        record_extra_set_str (r, "model", self->hex);
+    }
+}
+
+//  ------------------------------------------------------------- training
+
+struct _model_data_t {
+    size_t dim, count, cap, lcap;
+    float *x;                   //  (cap, dim)
+    int *label;                 //  (cap)
+};
+
+model_data_t *
+model_data_new (size_t dim)
+{
+    assert (dim > 0);
+    model_data_t *self = xcalloc (1, sizeof *self);
+    self->dim = dim;
+    return self;
+}
+
+void
+model_data_destroy (model_data_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->x);
+    free ((*self_p)->label);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+model_data_add (model_data_t *self, const float *x, int label)
+{
+    xgrow ((void **) &self->label, &self->lcap, self->count + 1, sizeof (int));
+    xgrow ((void **) &self->x, &self->cap, self->count + 1, self->dim * sizeof (float));
+    memcpy (self->x + self->count * self->dim, x, self->dim * sizeof (float));
+    self->label[self->count++] = label;
+}
+
+size_t
+model_data_count (const model_data_t *self)
+{
+    return self->count;
+}
+
+size_t
+model_data_dim (const model_data_t *self)
+{
+    return self->dim;
+}
+
+model_train_opts_t
+model_train_defaults (void)
+{
+    model_train_opts_t o = {
+        .arch = {.nhidden = 2, .hidden = {64, 32}, .nlatent = 8, .act = NN_RELU},
+        .beta = 1.0, .adam = nn_adam_defaults (), .batch = 128, .max_epochs = 100,
+        .patience = 10, .val_frac = 0.1, .seed = 1};
+    o.adam.clip = 5.0;
+    return o;
+}
+
+struct _model_trainer_t {
+    model_train_opts_t o;
+    model_data_t *data;         //  owned: every window
+    const model_data_t *eval;   //  borrowed, may be NULL
+    vae_t *vae;
+    uint32_t *perm;             //  (count) training indices then validation indices
+    size_t ntrain, nval;
+    float *xb;                  //  (batch, D) gathered mini-batch
+    float *best;                //  (nparams) parameters of the best epoch
+    double best_loss, best_p99;
+    size_t epoch, best_epoch, bad_epochs;
+    rng_t rng;                  //  shuffles and eps of training
+    double *vscore;             //  (nval) validation scores
+    double *escore;             //  (eval count)
+    uint8_t *elabel;            //  (eval count)
+};
+
+model_trainer_t *
+model_trainer_new (model_data_t **data_p, const model_data_t *eval,
+                   const model_train_opts_t *opts, char *err)
+{
+    model_data_t *data = *data_p;
+    *data_p = NULL;
+    model_trainer_t *self = NULL;
+    size_t n = data ? data->count : 0;
+    if (n < 2) {
+        errf (err, "need at least 2 windows to train, got %zu", n);
+        goto fail;
+    }
+    if (eval && eval->dim != data->dim) {
+        errf (err, "evaluation windows have %zu values, training windows %zu", eval->dim,
+              data->dim);
+        goto fail;
+    }
+    model_train_opts_t o = *opts;
+    o.arch.nin = data->dim;
+    if (o.batch < 1)
+        o.batch = 1;
+    vae_t *vae = vae_new (&o.arch, o.batch, err);
+    if (!vae)
+        goto fail;
+    self = xcalloc (1, sizeof *self);
+    self->o = o;
+    self->data = data;
+    self->eval = eval;
+    self->vae = vae;
+    rng_init (&self->rng, o.seed, 0);
+    vae_init (vae, &self->rng);
+    self->perm = xmalloc (n * sizeof (uint32_t));
+    for (size_t i = 0; i < n; i++)
+        self->perm[i] = (uint32_t) i;
+    rng_shuffle (&self->rng, self->perm, (uint32_t) n);
+    self->nval = (size_t) llround (o.val_frac * (double) n);
+    if (self->nval < 1)
+        self->nval = 1;
+    if (self->nval > n - 1)
+        self->nval = n - 1;
+    self->ntrain = n - self->nval;
+    self->xb = xmalloc (o.batch * data->dim * sizeof (float));
+    self->best = xmalloc (vae_params (vae)->n * sizeof (float));
+    memcpy (self->best, vae_params (vae)->p, vae_params (vae)->n * sizeof (float));
+    self->best_loss = INFINITY;
+    self->vscore = xmalloc (self->nval * sizeof (double));
+    if (eval && eval->count) {
+        self->escore = xmalloc (eval->count * sizeof (double));
+        self->elabel = xmalloc (eval->count);
+    }
+    return self;
+fail:
+    model_data_destroy (&data);
+    return NULL;
+}
+
+void
+model_trainer_destroy (model_trainer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    model_trainer_t *self = *self_p;
+    model_data_destroy (&self->data);
+    vae_destroy (&self->vae);
+    free (self->perm);
+    free (self->xb);
+    free (self->best);
+    free (self->vscore);
+    free (self->escore);
+    free (self->elabel);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+model_trainer_max_epochs (const model_trainer_t *self)
+{
+    return self->o.max_epochs;
+}
+
+static void
+s_gather (model_trainer_t *self, const model_data_t *d, const uint32_t *idx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy (self->xb + i * d->dim, d->x + (size_t) idx[i] * d->dim,
+                d->dim * sizeof (float));
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+//  q-quantile (0..1) of v[n] by linear interpolation; sorts v.
+static double
+s_quantile (double *v, size_t n, double q)
+{
+    qsort (v, n, sizeof *v, s_cmp_double);
+    double pos = q * (double) (n - 1);
+    size_t i = (size_t) pos;
+    if (i + 1 >= n)
+        return v[n - 1];
+    return v[i] + (pos - (double) i) * (v[i + 1] - v[i]);
+}
+
+//  Scores by mu of rows idx (or 0..n-1 when idx is NULL) of d.
+static void
+s_score_rows (model_trainer_t *self, const model_data_t *d, const uint32_t *idx, size_t n,
+              double *out)
+{
+    size_t B = self->o.batch;
+    for (size_t i = 0; i < n; i += B) {
+        size_t m = n - i < B ? n - i : B;
+        const float *x = d->x + i * d->dim;
+        if (idx) {
+            s_gather (self, d, idx + i, m);
+            x = self->xb;
+        }
+        vae_score (self->vae, x, m, VAE_SCORE_MU, 1, NULL, out + i);
+    }
+}
+
+static void
+s_eval (model_trainer_t *self, model_epoch_t *e)
+{
+    const model_data_t *ev = self->eval;
+    s_score_rows (self, ev, NULL, ev->count, self->escore);
+    uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < ev->count; i++) {
+        if (ev->label[i] < 0)
+            continue;
+        bool pos = ev->label[i] != 0, flag = self->escore[i] > e->thr;
+        tp += pos && flag, fp += !pos && flag, tn += !pos && !flag, fn += pos && !flag;
+        self->escore[m] = self->escore[i];
+        self->elabel[m++] = pos;
+    }
+    double total = (double) (tp + fp + tn + fn);
+    e->has_eval = true;
+    e->accuracy = total ? (double) (tp + tn) / total : NAN;
+    e->precision = tp + fp ? (double) tp / (double) (tp + fp) : NAN;
+    e->recall = tp + fn ? (double) tp / (double) (tp + fn) : NAN;
+    e->specificity = tn + fp ? (double) tn / (double) (tn + fp) : NAN;
+    e->f1 = 2 * tp + fp + fn ? 2.0 * (double) tp / (double) (2 * tp + fp + fn) : NAN;
+    e->roc_auc = metrics_roc_auc (self->escore, self->elabel, m);
+}
+
+int
+model_trainer_epoch (model_trainer_t *self, model_epoch_t *e)
+{
+    memset (e, 0, sizeof *e);
+    const model_data_t *d = self->data;
+    size_t B = self->o.batch;
+    double t0 = clock_mono ();
+    rng_shuffle (&self->rng, self->perm, (uint32_t) self->ntrain);
+    double sl = 0, sr = 0, sk = 0;
+    for (size_t i = 0; i < self->ntrain; i += B) {
+        size_t m = self->ntrain - i < B ? self->ntrain - i : B;
+        s_gather (self, d, self->perm + i, m);
+        vae_loss_t l;
+        vae_train_step (self->vae, self->xb, m, self->o.beta, &self->rng, &self->o.adam, &l);
+        sl += l.loss * m, sr += l.recon * m, sk += l.kl * m;
+    }
+    double t1 = clock_mono ();
+    e->epoch = ++self->epoch;
+    e->loss = sl / self->ntrain, e->recon = sr / self->ntrain, e->kl = sk / self->ntrain;
+    e->seconds = t1 - t0;
+    e->windows_per_s = e->seconds > 0 ? self->ntrain / e->seconds : 0;
+
+    //  Validation loss with the same noise every epoch, so epochs compare.
+    rng_t vr;
+    rng_init (&vr, self->o.seed, 1);
+    const uint32_t *vidx = self->perm + self->ntrain;
+    sl = sr = sk = 0;
+    for (size_t i = 0; i < self->nval; i += B) {
+        size_t m = self->nval - i < B ? self->nval - i : B;
+        s_gather (self, d, vidx + i, m);
+        vae_loss_t l;
+        vae_eval (self->vae, self->xb, m, self->o.beta, &vr, &l);
+        sl += l.loss * m, sr += l.recon * m, sk += l.kl * m;
+    }
+    e->val_loss = sl / self->nval, e->val_recon = sr / self->nval, e->val_kl = sk / self->nval;
+    s_score_rows (self, d, vidx, self->nval, self->vscore);
+    e->thr = s_quantile (self->vscore, self->nval, 0.99);
+    if (self->eval && self->eval->count)
+        s_eval (self, e);
+
+    nn_params_t *P = vae_params (self->vae);
+    if (isfinite (e->val_loss) && e->val_loss < self->best_loss) {
+        e->improved = true;
+        self->best_loss = e->val_loss;
+        self->best_epoch = self->epoch;
+        self->best_p99 = e->thr;
+        self->bad_epochs = 0;
+        memcpy (self->best, P->p, P->n * sizeof (float));
+    }
+    else
+        self->bad_epochs++;
+    return self->epoch < self->o.max_epochs && self->bad_epochs < self->o.patience;
+}
+
+vae_t *
+model_trainer_finish (model_trainer_t *self, model_info_t *info)
+{
+    nn_params_t *P = vae_params (self->vae);
+    memcpy (P->p, self->best, P->n * sizeof (float));
+    nn_params_reset_adam (P);
+    *info = (model_info_t) {
+        .beta = self->o.beta, .lr = self->o.adam.lr, .batch = self->o.batch,
+        .seed = self->o.seed, .epochs = self->epoch, .best_epoch = self->best_epoch,
+        .windows = self->ntrain, .val_windows = self->nval, .val_loss = self->best_loss,
+        .val_p99 = self->best_p99};
+    vae_t *v = self->vae;
+    self->vae = NULL;
+    return v;
+}
+
+void
+model_epoch_csv_header (char *buf, size_t size, bool eval)
+{
+    snprintf (buf, size, "epoch,loss,recon,kl,val_loss,val_recon,val_kl,seconds,windows_per_s,"
+                         "improved%s\n",
+              eval ? ",thr,accuracy,precision,recall,specificity,f1,roc_auc" : "");
+}
+
+void
+model_epoch_csv (const model_epoch_t *e, char *buf, size_t size)
+{
+    int k = snprintf (buf, size, "%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.1f,%d", e->epoch,
+                      e->loss, e->recon, e->kl, e->val_loss, e->val_recon, e->val_kl,
+                      e->seconds, e->windows_per_s, e->improved);
+    if (k > 0 && (size_t) k < size && e->has_eval)
+        k += snprintf (buf + k, size - k, ",%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", e->thr,
+                       e->accuracy, e->precision, e->recall, e->specificity, e->f1,
+                       e->roc_auc);
+    if (k > 0 && (size_t) k < size)
+        snprintf (buf + k, size - k, "\n");
+}
+
+//  ------------------------------------------------------------- self-test
+
+static stats_t *
+s_test_stats (size_t F)
+{
+    stats_info_t info[4];
+    memset (info, 0, sizeof info);
+    const char *names[] = {"hr", "spo2", "temp", "rr"};
+    for (size_t i = 0; i < F; i++) {
+        snprintf (info[i].name, sizeof info[i].name, "%s", names[i]);
+        info[i].count = 100;
+        info[i].mean = 50 + 10 * i;
+        info[i].std = 2 + i;
+        info[i].median = info[i].mean;
+        info[i].iqr = 1.349 * info[i].std;
+        info[i].min = 0, info[i].max = 200;
+    }
+    return stats_new (info, F, STATS_SCALE_STD, 100, NULL);
+}
+
+static void
+s_synth (rng_t *r, float *x, size_t W, size_t F, int spike)
+{
+    double a = rng_normal (r), b = rng_normal (r);
+    for (size_t w = 0; w < W; w++)
+        for (size_t f = 0; f < F; f++)
+            x[w * F + f] = (float) (a * sin (0.4 * w + f) + 0.7 * b + 0.1 * rng_normal (r));
+    if (spike >= 0)
+        x[(W - 1) * F + (size_t) spike] += 5;
+}
+
+void
+model_test (bool verbose)
+{
+    char err[ERRLEN];
+    size_t W = 5, F = 4, D = W * F;
+    rng_t r;
+    rng_init (&r, 3, 0);
+
+    //  Train on normal windows; validation loss must fall.
+    model_data_t *data = model_data_new (D), *eval = model_data_new (D);
+    float x[20];
+    for (size_t i = 0; i < 1500; i++) {
+        s_synth (&r, x, W, F, -1);
+        model_data_add (data, x, -1);
+    }
+    for (size_t i = 0; i < 200; i++) {
+        int lab = i % 4 == 0;
+        s_synth (&r, x, W, F, lab ? (int) (i % F) : -1);
+        model_data_add (eval, x, lab);
+    }
+    assert (model_data_count (data) == 1500 && model_data_dim (data) == D);
+    model_train_opts_t o = model_train_defaults ();
+    o.arch.hidden[0] = 16, o.arch.hidden[1] = 8, o.arch.nlatent = 3;
+    o.batch = 32, o.max_epochs = 12, o.patience = 3, o.adam.lr = 3e-3;
+    model_data_t *none = NULL;
+    assert (!model_trainer_new (&none, NULL, &o, err) && strstr (err, "at least 2"));
+    model_trainer_t *tr = model_trainer_new (&data, eval, &o, err);
+    assert (tr && !data);
+    model_epoch_t e, first = {0};
+    char line[512];
+    int go = 1;
+    while (go) {
+        go = model_trainer_epoch (tr, &e);
+        if (e.epoch == 1)
+            first = e;
+        model_epoch_csv (&e, line, sizeof line);
+        if (verbose)
+            printf ("model: %s", line);
+    }
+    assert (e.has_eval && e.roc_auc > 0.95);
+    assert (e.val_loss < 0.7 * first.val_loss);
+    model_epoch_csv_header (line, sizeof line, true);
+    assert (strstr (line, "roc_auc") && line[strlen (line) - 1] == '\n');
+    model_info_t info;
+    vae_t *vae = model_trainer_finish (tr, &info);
+    assert (info.epochs == e.epoch && info.best_epoch >= 1 && info.val_windows == 150);
+    model_trainer_destroy (&tr);
+    model_trainer_destroy (&tr);
+
+    //  Model: wrong shape refused; save/load round trip bit-exact.
+    stats_t *st = s_test_stats (F);
+    assert (st);
+    model_t *m = model_new (&vae, &st, W, &info, err);
+    assert (m && !vae && !st);
+    char path[64], bad[80];
+    snprintf (path, sizeof path, "/tmp/vigil-model-test-%ld.model", (long) getpid ());
+    assert (model_save (m, path, err) == 0);
+    assert (strlen (model_hash_hex (m)) == 16);
+    model_t *m2 = model_load (path, 64, err);
+    assert (m2);
+    nn_params_t *P1 = vae_params (model_vae (m)), *P2 = vae_params (model_vae (m2));
+    assert (P1->n == P2->n && !memcmp (P1->p, P2->p, P1->n * sizeof (float)));
+    assert (model_hash (m) == model_hash (m2));
+    assert (model_window (m2) == W && model_nfields (m2) == F);
+    assert (model_info (m2)->best_epoch == info.best_epoch);
+    assert (model_info (m2)->val_p99 == info.val_p99);
+    assert (!strcmp (stats_field (model_stats (m2), 1), "spo2"));
+    assert (memcmp (vae_arch (model_vae (m)), vae_arch (model_vae (m2)), sizeof (vae_arch_t)) == 0);
+
+    //  Scoring records: spiked field on top, values in units.
+    record_t recs[4];
+    for (int i = 0; i < 4; i++) {
+        record_init (&recs[i]);
+        s_synth (&r, record_x_resize (&recs[i], D), W, F, i == 2 ? 1 : -1);
+        recs[i].has |= REC_X;
+        assert (model_check_window (&recs[i], W, F, err) == 0);
+    }
+    model_score_opts_t so = {.mode = VAE_SCORE_MU, .nsamples = 1, .topk = 3};
+    model_score (m2, recs, 4, &so, &r);
+    for (int i = 0; i < 4; i++) {
+        assert ((recs[i].has & REC_SCORE) && (recs[i].has & REC_TOP) && recs[i].ntop == 3);
+        assert (recs[i].top[0].contrib >= recs[i].top[1].contrib);
+        assert (recs[i].top[1].contrib >= recs[i].top[2].contrib);
+        size_t sz;
+        assert (record_extra_get (&recs[i], "model", &sz));
+    }
+    assert (!strcmp (recs[2].top[0].field, "spo2"));
+    //  spo2: mean 60, std 3: observed = 60 + 3 x.
+    double obs = 60 + 3 * recs[2].x[(W - 1) * F + 1];
+    assert (fabs (recs[2].top[0].observed - obs) < 1e-4);
+    assert (recs[2].score > recs[0].score && recs[2].score > recs[1].score);
+    if (verbose)
+        printf ("model: spiked window score %.2f (normal %.2f, %.2f): top %s %.1f (expected "
+                "%.1f)\n",
+                recs[2].score, recs[0].score, recs[1].score, recs[2].top[0].field,
+                recs[2].top[0].observed, recs[2].top[0].expected);
+
+    //  Bad windows.
+    recs[0].x[3] = NAN;
+    assert (model_check_window (&recs[0], W, F, err) == -1 && strstr (err, "not finite"));
+    record_x_resize (&recs[1], D - 1);
+    assert (model_check_window (&recs[1], W, F, err) == -1 && strstr (err, "expected 20"));
+    record_extra_set_double (&recs[3], "w", 7);
+    assert (model_check_window (&recs[3], W, F, err) == -1 && strstr (err, "key 'w'"));
+    recs[2].has &= ~REC_X;
+    assert (model_check_window (&recs[2], W, F, err) == -1 && strstr (err, "missing"));
+    for (int i = 0; i < 4; i++)
+        record_destroy (&recs[i]);
+
+    //  Corrupted, truncated, foreign files are refused.
+    FILE *f = fopen (path, "rb");
+    fseek (f, 0, SEEK_END);
+    long size = ftell (f);
+    char *buf = xmalloc (size);
+    fseek (f, 0, SEEK_SET);
+    assert (fread (buf, 1, size, f) == (size_t) size);
+    fclose (f);
+    snprintf (bad, sizeof bad, "%s.bad", path);
+    buf[size / 2] ^= 0x40;
+    f = fopen (bad, "wb");
+    fwrite (buf, 1, size, f);
+    fclose (f);
+    assert (!model_load (bad, 8, err) && strstr (err, "checksum"));
+    buf[size / 2] ^= 0x40;
+    f = fopen (bad, "wb");
+    fwrite (buf, 1, size - 10, f);
+    fclose (f);
+    assert (!model_load (bad, 8, err));
+    if (verbose)
+        printf ("model: truncated: %s\n", err);
+    assert (stats_save (model_stats (m2), bad, err) == 0);
+    assert (!model_load (bad, 8, err) && strstr (err, "vigil-model"));
+    free (buf);
+    remove (bad);
+    remove (path);
+    assert (!model_load (path, 8, err) && strstr (err, "cannot open"));
+
+    //  A mismatched model: nin != W x F.
+    vae_arch_t a = {.nin = 7, .nhidden = 1, .hidden = {4}, .nlatent = 2};
+    vae_t *v = vae_new (&a, 4, NULL);
+    st = s_test_stats (F);
+    assert (!model_new (&v, &st, 2, NULL, err) && !v && !st && strstr (err, "window"));
+
+    model_destroy (&m);
+    model_destroy (&m2);
+    model_destroy (&m2);
+    model_data_destroy (&eval);
+    if (verbose)
+        printf ("model: ok\n");
+}

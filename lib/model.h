@@ -1,0 +1,182 @@
+/*  model: the trained VAE as a self-contained file, the training loop that
+    produces it (Algorithm 1 with mini-batches, a validation split and early
+    stopping), and batch scoring of window records.
+
+    File: an mpfile container, format "vigil-model", version 1.  Body map:
+        fields   [str]   field order of x (the stats' order)
+        nfields  uint    F
+        window   uint    W; windows are W x F floats, oldest step first
+        stats    map     the normalisation (stats_pack), so scores can be
+                         stated in the fields' units
+        arch     map     nin (= W x F), hidden [uint], latent, act (str)
+        nparams  uint    floats in params
+        params   bin     float32 LE, the vae.h slab layout
+        train    map     beta, lr, batch, seed, epochs, best_epoch, windows,
+                         val_windows, val_loss, val_p99 (99th percentile of the
+                         validation scores by mu)
+    The file's checksum (mpfile_checksum) is the model's identity: scorers
+    write it as the extra key `model` ("%016llx").  A file that is foreign,
+    truncated, corrupted (checksum), of another version, or whose parts do not
+    agree (field count, window x fields = nin, parameter count, non-finite
+    weights) is refused with a reason.
+
+    Nothing here prints or exits; the training loop returns one epoch's
+    figures at a time for the caller to show.  */
+#ifndef VIGIL_MODEL_H
+#define VIGIL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "stats.h"
+#include "vae.h"
+
+#define MODEL_FORMAT  "vigil-model"
+#define MODEL_VERSION 1
+
+//  What the file records about training.
+typedef struct {
+    double beta;                //  KL weight
+    double lr;                  //  learning rate
+    uint64_t batch;             //  mini-batch size
+    uint64_t seed;              //  training seed
+    uint64_t epochs;            //  epochs run
+    uint64_t best_epoch;        //  epoch whose parameters were kept
+    uint64_t windows;           //  training windows
+    uint64_t val_windows;       //  validation windows
+    double val_loss;            //  best validation loss
+    double val_p99;             //  99th percentile of validation scores (by mu)
+} model_info_t;
+
+typedef struct _model_t model_t;
+
+//  A model from a trained VAE, its stats and the window length; takes
+//  ownership of *vae_p and *stats_p (nulled) even on failure.  NULL + err
+//  when nin != window x fields.
+model_t *
+    model_new (vae_t **vae_p, stats_t **stats_p, size_t window, const model_info_t *info,
+               char *err);
+//  Load and check a model file; the VAE gets buffers for max_batch rows.
+//  NULL + err (naming the file and what is wrong).  Caller owns.
+model_t *
+    model_load (const char *path, size_t max_batch, char *err);
+//  Write the model to path (atomically).  0, or -1 + err.  Sets the hash.
+int
+    model_save (model_t *self, const char *path, char *err);
+void
+    model_destroy (model_t **self_p);
+
+//  Borrowed views.
+vae_t *
+    model_vae (model_t *self);
+const stats_t *
+    model_stats (const model_t *self);
+const model_info_t *
+    model_info (const model_t *self);
+size_t
+    model_window (const model_t *self);
+size_t
+    model_nfields (const model_t *self);
+//  The checksum of the saved/loaded file, and as 16 lowercase hex digits
+//  (borrowed); 0 / "" before the model was saved or loaded.
+uint64_t
+    model_hash (const model_t *self);
+const char *
+    model_hash_hex (const model_t *self);
+
+//  Check a window record: x present, W x F finite floats, extra `w` (if
+//  present) = W.  0, or -1 + err naming the key.
+int
+    model_check_window (const record_t *rec, size_t window, size_t nfields, char *err);
+
+typedef struct {
+    vae_score_t mode;           //  VAE_SCORE_MU (default), _SAMPLES, _ELBO
+    size_t nsamples;            //  L for the sampling modes (>= 1)
+    size_t topk;                //  entries in `top` (0..REC_TOP_MAX, at most F)
+} model_score_opts_t;
+
+//  Score n <= max_batch checked window records: sets `score`, `top` (the
+//  topk fields by squared error summed over the window, observed = newest
+//  step and expected = its reconstruction, both in units) and the extra key
+//  `model`.  rng is used by the sampling modes.
+void
+    model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
+                 rng_t *rng);
+
+//  ---------------------------------------------------------------- training
+
+//  Windows held in memory: (count, D) floats and a label per window (-1 =
+//  none).  Grows by doubling.
+typedef struct _model_data_t model_data_t;
+
+model_data_t *
+    model_data_new (size_t dim);
+void
+    model_data_destroy (model_data_t **self_p);
+void
+    model_data_add (model_data_t *self, const float *x, int label);
+size_t
+    model_data_count (const model_data_t *self);
+size_t
+    model_data_dim (const model_data_t *self);
+
+typedef struct {
+    vae_arch_t arch;            //  nin is set from the data
+    double beta;                //  KL weight (1)
+    nn_adam_t adam;             //  learning rate, weight decay, clipping
+    size_t batch;               //  mini-batch (128)
+    size_t max_epochs;          //  most epochs (100)
+    size_t patience;            //  epochs without improvement before stopping (10)
+    double val_frac;            //  validation fraction (0.1)
+    uint64_t seed;              //  shuffle, split, init and eps
+} model_train_opts_t;
+
+model_train_opts_t
+    model_train_defaults (void);
+
+typedef struct {
+    size_t epoch;               //  1-based
+    double loss, recon, kl;     //  training means over the epoch's batches
+    double val_loss, val_recon, val_kl;   //  on the validation split (fixed eps)
+    double seconds;             //  this epoch's wall time
+    double windows_per_s;       //  training windows per second
+    bool improved;              //  new best validation loss (parameters kept)
+    bool has_eval;              //  eval figures below are set
+    double thr;                 //  threshold: 99th percentile of validation scores
+    double accuracy, precision, recall, specificity, f1, roc_auc;   //  on the eval set
+} model_epoch_t;
+
+typedef struct _model_trainer_t model_trainer_t;
+
+//  A trainer over data (taken: *data_p nulled); eval (labelled windows, may
+//  be NULL) is borrowed and must outlive the trainer.  NULL + err when there
+//  are fewer than 2 windows or the architecture is invalid.
+model_trainer_t *
+    model_trainer_new (model_data_t **data_p, const model_data_t *eval,
+                       const model_train_opts_t *opts, char *err);
+//  Run one epoch and fill *out.  Returns 1 if training should go on, 0 when
+//  it has finished (max epochs, or patience exhausted).
+int
+    model_trainer_epoch (model_trainer_t *self, model_epoch_t *out);
+//  Total epochs training may run (for an ETA).
+size_t
+    model_trainer_max_epochs (const model_trainer_t *self);
+//  The VAE with the best parameters (caller owns) and what to record.
+vae_t *
+    model_trainer_finish (model_trainer_t *self, model_info_t *info);
+void
+    model_trainer_destroy (model_trainer_t **self_p);
+
+//  One CSV line of an epoch (with or without the eval columns), and the
+//  header; written into buf (size bytes), newline included.
+void
+    model_epoch_csv_header (char *buf, size_t size, bool eval);
+void
+    model_epoch_csv (const model_epoch_t *e, char *buf, size_t size);
+
+void
+    model_test (bool verbose);
+
+#endif
