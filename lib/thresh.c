@@ -182,6 +182,32 @@ thresh_fit_add (thresh_fit_t *self, const char *id, double t, double score, int 
     return 0;
 }
 
+//  The record's `model` extra as a string into buf; 0, or -1 if absent.
+static int
+s_rec_model (const record_t *rec, char *buf, size_t size)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    int rc = -1;
+    if (record_extra_unpack (rec, "model", &u) == 0)
+        rc = mp_strcpy (&u.data, buf, size);
+    msgpack_unpacked_destroy (&u);
+    return rc;
+}
+
+int
+thresh_fit_record (thresh_fit_t *self, const record_t *rec, char *err)
+{
+    if (!(rec->has & REC_SCORE))
+        return errf (err, "key 'score': missing");
+    char model[MODEL_MAX];
+    bool has_model = s_rec_model (rec, model, sizeof model) == 0;
+    return thresh_fit_add (self, rec->has & REC_ID ? rec->id : NULL,
+                           rec->has & REC_T ? rec->t : NAN, rec->score,
+                           rec->has & REC_LABEL ? rec->label : -1,
+                           has_model ? model : NULL, err);
+}
+
 static int
 s_dbl_asc (const void *a, const void *b)
 {
@@ -728,6 +754,28 @@ thresh_apply (thresh_t *self, double score, bool *anomaly, double *thr_used)
     *anomaly = score > self->value;
 }
 
+int
+thresh_apply_record (thresh_t *self, record_t *rec, char *err)
+{
+    if (!(rec->has & REC_SCORE))
+        return errf (err, "key 'score': missing");
+    if (!isfinite (rec->score))
+        return errf (err, "key 'score': not a finite number");
+    double used;
+    thresh_apply (self, rec->score, &rec->anomaly, &used);
+    rec->has |= REC_ANOMALY;
+    record_extra_set_double (rec, "thr", used);
+    char model[MODEL_MAX];
+    if (s_rec_model (rec, model, sizeof model))
+        model[0] = 0;
+    if (strcmp (model, self->model)) {
+        errf (err, "key 'model': '%s', but the threshold was fitted for model '%s'",
+              model, self->model);
+        return 1;
+    }
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 
 void
@@ -877,4 +925,35 @@ thresh_test (bool verbose)
     thresh_method_t m;
     assert (thresh_method_parse ("pot", &m) == 0 && m == THRESH_POT);
     assert (thresh_method_parse ("nope", &m) == -1);
+    //  records: fit and apply through record_t, model mismatch reported
+    {
+        thresh_opts_t oq;
+        thresh_opts_default (&oq);
+        oq.method = THRESH_QUANTILE;
+        oq.q = 0.5;
+        thresh_fit_t *fr = thresh_fit_new (&oq);
+        record_t rec;
+        record_init (&rec);
+        assert (thresh_fit_record (fr, &rec, err) == -1 && strstr (err, "score"));
+        record_extra_set_str (&rec, "model", "00ff");
+        rec.has |= REC_SCORE;
+        for (int i = 1; i <= 4; i++) {
+            rec.score = i;
+            assert (thresh_fit_record (fr, &rec, err) == 0);
+        }
+        thresh_t *tr = thresh_fit_finish (fr, err);
+        assert (tr && thresh_value (tr) == 2 && !strcmp (thresh_model (tr), "00ff"));
+        rec.score = 3;
+        assert (thresh_apply_record (tr, &rec, err) == 0 && rec.anomaly);
+        double thr;
+        assert (record_extra_double (&rec, "thr", &thr) == 0 && thr == 2);
+        record_extra_set_str (&rec, "model", "1234");
+        rec.score = 1;
+        assert (thresh_apply_record (tr, &rec, err) == 1 && !rec.anomaly && strstr (err, "1234"));
+        rec.score = NAN;
+        assert (thresh_apply_record (tr, &rec, err) == -1);
+        record_destroy (&rec);
+        thresh_destroy (&tr);
+        thresh_fit_destroy (&fr);
+    }
 }

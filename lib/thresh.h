@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
 #include "util.h"
 
 #define THRESH_FORMAT        "vigil-thresh"
@@ -89,6 +90,11 @@ int
 thresh_t *
     thresh_fit_finish (thresh_fit_t *self, char *err);
 
+//  The same from a record: `score` is required; `id`, `t`, `label` and the
+//  extra key `model` are used when present.
+int
+    thresh_fit_record (thresh_fit_t *self, const record_t *rec, char *err);
+
 //  Save / load a "vigil-thresh" file.  0 / object, or -1 / NULL + err.
 int
     thresh_save (const thresh_t *self, const char *path, char *err);
@@ -117,6 +123,13 @@ char *
 //  threshold that decided.
 void
     thresh_apply (thresh_t *self, double score, bool *anomaly, double *thr_used);
+
+//  Decide for a record: sets `anomaly` and the extra key `thr`.  Returns 0;
+//  1 when the record's `model` differs from the one the threshold was fitted
+//  for (the record is still decided, err says which; the caller warns once or
+//  refuses); -1 + err when the record has no score or it is not finite.
+int
+    thresh_apply_record (thresh_t *self, record_t *rec, char *err);
 
 //  Generalised Pareto fit to positive excesses y (n >= 3).  Grimshaw's
 //  maximum likelihood: 0 and *sigma, *gamma set, or -1 when the data are
