@@ -335,6 +335,11 @@ csv_writer_row (csv_writer_t *self, const msgpack_object *obj, msgpack_sbuffer *
             else
                 s_add_col (self, k, false);
         }
+        //  kind comes and goes with label: give it a column whenever label has one
+        msgpack_object kind_key = {.type = MSGPACK_OBJECT_STR, .via.str = {4, "kind"}};
+        msgpack_object label_key = {.type = MSGPACK_OBJECT_STR, .via.str = {5, "label"}};
+        if (s_find_col (self, &label_key, false) >= 0 && s_find_col (self, &kind_key, false) < 0)
+            s_add_col (self, &kind_key, false);
         self->cell = xcalloc (self->ncol ? self->ncol : 1, sizeof *self->cell);
         for (size_t c = 0; c < self->ncol; c++) {
             if (c)

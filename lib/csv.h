@@ -12,7 +12,8 @@
 
     Out: a header and one row per frame.  Columns are fixed by the first
     frame: its top-level keys in order, with the readings of `v` expanded
-    into one column each (named by the reading); arrays and maps are written
+    into one column each (named by the reading), and a `kind` column
+    whenever there is a `label` one; arrays and maps are written
     as JSON text in one cell.  A later frame with a key outside the header
     is an error naming it.  */
 #ifndef VIGIL_CSV_H
