@@ -359,6 +359,33 @@ sim_kind_records (const sim_t *self, int kind)
     return self->kind_records[kind];
 }
 
+void
+sim_summary (const sim_t *self, const char *prog, char *buf, size_t size)
+{
+    size_t len = 0;
+    uint64_t n = self->records, a = self->anomalous;
+    len += (size_t) snprintf (buf, size, "%s: %llu records, %llu anomalous (%.1f %%)\n", prog,
+                              (unsigned long long) n, (unsigned long long) a,
+                              n ? 100.0 * (double) a / (double) n : 0.0);
+    for (int k = 0; k < AK_N && len < size; k++)
+        if (self->kind_events[k])
+            len += (size_t) snprintf (buf + len, size - len,
+                                      "%s:   %-20s %-8s %4llu events %9llu records\n", prog,
+                                      anomaly_name (k), anomaly_class (k),
+                                      (unsigned long long) self->kind_events[k],
+                                      (unsigned long long) self->kind_records[k]);
+}
+
+void
+sim_pace (const sim_t *self, double wall0)
+{
+    double wait = wall0 + sim_elapsed (self) - clock_mono ();
+    if (wait > 0) {
+        struct timespec ts = {(time_t) wait, (long) ((wait - floor (wait)) * 1e9)};
+        nanosleep (&ts, NULL);
+    }
+}
+
 //  Run o to the end, hashing every record's bytes; counts label-1 records.
 static uint64_t
 s_run_hash (const sim_opts_t *o, uint64_t *n, uint64_t *anomalous)
@@ -507,6 +534,13 @@ sim_test (bool verbose)
         printf ("sim: fever hr shift %.1f bpm\n", hr_fever / 240);
     assert (hr_before == 0 && hr_fever / 240 > 20);
     assert (sim_kind_events (sim, AK_REPLAY) == 2 && sim_kind_records (sim, AK_REPLAY) == 600);
+    char sum[2048];
+    sim_summary (sim, "x", sum, sizeof sum);
+    assert (!strncmp (sum, "x: 7200 records, 1500 anomalous (20.8 %)\nx:   replay ", 50));
+    assert (strstr (sum, "flooding             security    1 events       180 records\n"));
+    double w0 = clock_mono ();
+    sim_pace (sim, w0 - 3600 + 0.05);       //  the run is at 3599 s: about 0.05 s to wait
+    assert (clock_mono () - w0 > 0.03 && clock_mono () - w0 < 1);
     assert (sim_next (clean, &crec) == 0);
     record_destroy (&crec);
     record_destroy (&rec);

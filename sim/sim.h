@@ -91,6 +91,15 @@ uint64_t
     sim_kind_events (const sim_t *self, int kind);
 uint64_t
     sim_kind_records (const sim_t *self, int kind);
+//  The -v summary as text, one "prog: ..." line for the totals and one per
+//  kind that occurred, into buf (size bytes, NUL-terminated, truncated if
+//  short).  The caller prints it.
+void
+    sim_summary (const sim_t *self, const char *prog, char *buf, size_t size);
+//  --realtime: sleep until the wall clock (clock_mono) reaches wall0 plus
+//  the simulated time of the last record's tick.
+void
+    sim_pace (const sim_t *self, double wall0);
 
 void
     sim_test (bool verbose);
