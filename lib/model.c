@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "metrics.h"
 #include "mp.h"
 
@@ -321,6 +322,26 @@ model_check_window (const record_t *rec, size_t window, size_t nfields, char *er
     return 0;
 }
 
+int
+model_window_of (const record_t *rec, size_t nfields, size_t *window, char *err)
+{
+    if (!(rec->has & REC_X) || rec->nx == 0)
+        return errf (err, "key 'x': missing (expected a window of floats)");
+    double w;
+    if (record_extra_double (rec, "w", &w) == 0) {
+        if (!(w >= 1 && w == floor (w) && w * nfields == (double) rec->nx))
+            return errf (err, "key 'w': window of %g steps does not match %zu values of "
+                         "x for %zu fields", w, rec->nx, nfields);
+        *window = (size_t) w;
+        return 0;
+    }
+    if (rec->nx % nfields)
+        return errf (err, "key 'x': %zu values is not a whole number of steps of %zu fields",
+                     rec->nx, nfields);
+    *window = rec->nx / nfields;
+    return 0;
+}
+
 void
 model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
              rng_t *rng)
@@ -422,6 +443,37 @@ size_t
 model_data_dim (const model_data_t *self)
 {
     return self->dim;
+}
+
+model_data_t *
+model_data_read (const char *path, size_t window, size_t nfields, char *err)
+{
+    char why[ERRLEN];
+    frame_reader_t *fr = frame_reader_new (path, NULL, why);
+    if (!fr) {
+        errf (err, "%s", why);
+        return NULL;
+    }
+    model_data_t *self = model_data_new (window * nfields);
+    record_t rec;
+    record_init (&rec);
+    const msgpack_object *obj;
+    int rc;
+    while ((rc = frame_reader_next (fr, &obj, why)) == 1) {
+        if (record_decode (&rec, obj, why) || model_check_window (&rec, window, nfields, why)) {
+            errf (err, "'%s': record %llu: %s", path,
+                  (unsigned long long) frame_reader_count (fr), why);
+            break;
+        }
+        model_data_add (self, rec.x, rec.has & REC_LABEL ? rec.label != 0 : -1);
+    }
+    if (rc < 0)
+        errf (err, "'%s': %s", path, why);
+    record_destroy (&rec);
+    frame_reader_destroy (&fr);
+    if (rc != 0)
+        model_data_destroy (&self);
+    return self;
 }
 
 model_train_opts_t

@@ -91,6 +91,12 @@ const char *
 int
     model_check_window (const record_t *rec, size_t window, size_t nfields, char *err);
 
+//  The window length of a record for nfields fields: its extra `w` if
+//  present, else x's length / nfields.  0, or -1 + err (x missing, not a
+//  multiple of nfields, or disagreeing with `w`).
+int
+    model_window_of (const record_t *rec, size_t nfields, size_t *window, char *err);
+
 typedef struct {
     vae_score_t mode;           //  VAE_SCORE_MU (default), _SAMPLES, _ELBO
     size_t nsamples;            //  L for the sampling modes (>= 1)
@@ -121,6 +127,11 @@ size_t
     model_data_count (const model_data_t *self);
 size_t
     model_data_dim (const model_data_t *self);
+//  Read every window of a frames file (labelled windows for evaluation):
+//  label 0/1 from `label`, -1 when absent.  NULL + err naming the file and
+//  the frame when one is unreadable or not a window of window x nfields.
+model_data_t *
+    model_data_read (const char *path, size_t window, size_t nfields, char *err);
 
 typedef struct {
     vae_arch_t arch;            //  nin is set from the data

@@ -248,6 +248,12 @@ nn_params_reset_adam (nn_params_t *self)
     self->t = 0;
 }
 
+void
+nn_set_threads (int n)
+{
+    openblas_set_num_threads (n < 1 ? 1 : n);
+}
+
 nn_adam_t
 nn_adam_defaults (void)
 {

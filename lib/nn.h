@@ -144,6 +144,10 @@ nn_adam_t
 double
     nn_adam_step (nn_params_t *self, const nn_adam_t *opt);
 
+//  Threads OpenBLAS may use (openblas_set_num_threads); n >= 1.
+void
+    nn_set_threads (int n);
+
 void
     nn_test (bool verbose);
 

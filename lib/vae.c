@@ -381,6 +381,29 @@ vae_err (const vae_t *self)
     return self->err;
 }
 
+int
+vae_parse_hidden (const char *s, vae_arch_t *arch, char *err)
+{
+    size_t n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol (p, &end, 10);
+        if (end == p || v < 1 || v > 100000 || (*end && *end != ','))
+            return errf (err, "'%s' is not a list of widths such as 64,32", s);
+        if (n == VAE_MAX_HIDDEN)
+            return errf (err, "at most %d hidden layers", VAE_MAX_HIDDEN);
+        arch->hidden[n++] = (size_t) v;
+        p = *end ? end + 1 : end;
+        if (*end && !*p)
+            return errf (err, "'%s' is not a list of widths such as 64,32", s);
+    }
+    if (n == 0)
+        return errf (err, "no hidden widths given");
+    arch->nhidden = n;
+    return 0;
+}
+
 static const char *s_score_names[] = {"mu", "samples", "elbo"};
 
 const char *
@@ -679,6 +702,10 @@ vae_test (bool verbose)
     assert (!vae_new (&bad, 8, err) && strstr (err, "hidden"));
     bad.nhidden = 1, bad.hidden[0] = 3, bad.nlatent = 0;
     assert (vae_arch_check (&bad, err) == -1 && strstr (err, "latent"));
+    vae_arch_t h = {0};
+    assert (vae_parse_hidden ("64,32", &h, err) == 0 && h.nhidden == 2 && h.hidden[1] == 32);
+    assert (vae_parse_hidden ("64,", &h, err) == -1 && vae_parse_hidden ("", &h, err) == -1);
+    assert (vae_parse_hidden ("8,x", &h, err) == -1 && vae_parse_hidden ("0", &h, err) == -1);
     vae_score_t m;
     assert (vae_score_parse ("elbo", &m) == 0 && m == VAE_SCORE_ELBO);
     assert (vae_score_parse ("x", &m) == -1);

@@ -132,6 +132,9 @@ const float *
     vae_recon (const vae_t *self);
 const float *
     vae_err (const vae_t *self);
+//  Hidden widths from "64,32" into arch->hidden / nhidden.  0, or -1 + err.
+int
+    vae_parse_hidden (const char *s, vae_arch_t *arch, char *err);
 //  "mu", "samples", "elbo" and back (-1 if unknown).
 const char *
     vae_score_name (vae_score_t mode);

@@ -1,0 +1,132 @@
+/*  vigil-score: score windows with a trained VAE model.  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "stage.h"
+
+static const char *USAGE =
+    "usage: vigil-score --model FILE [options]\n"
+    "\n"
+    "Score each window (from vigil-window) with the model and pass it on with\n"
+    "  score   the reconstruction error ||x - x^||^2 (paper Eq. 5), higher = more\n"
+    "          anomalous\n"
+    "  top     the K fields with the largest squared error summed over the window:\n"
+    "          [field, contribution, observed, expected], observed = the newest\n"
+    "          step's value and expected = its reconstruction, in the field's units\n"
+    "  model   the model file's checksum (16 hex digits), for thresholds and alerts\n"
+    "Every other key passes through.  Windows are scored in batches (matrix work),\n"
+    "flushed when --batch are waiting or, on stdin and ZeroMQ, when no input has\n"
+    "arrived for --idle, so a slow stream is not held back.  A window of the wrong\n"
+    "size or with non-finite values is reported and skipped.\n"
+    "\n"
+    "  --model FILE      the vigil-model file (required)\n"
+    "  --score MODE      mu: Eq. 5 on the decoding of the latent mean (default);\n"
+    "                    samples: Eq. 5 averaged over --samples draws of z;\n"
+    "                    elbo: negative ELBO, mean SSE over the draws + KL\n"
+    "  --samples L       draws for samples/elbo (default 10)\n"
+    "  --top K           fields in top, 0..16 (default 3)\n"
+    "  --batch N         windows per batch (default 256)\n"
+    "  --idle DURATION   flush a partial batch after this long without input\n"
+    "                    (default 20ms)\n"
+    "  --seed N          seed of the draws (default 1)\n"
+    "  --threads N       OpenBLAS threads (default 1)\n"
+    "\n"
+    "Common options: -i EP, -o EP (default -), -v, --strict, --max-frame SIZE,\n"
+    "  --producers N, --curve-server/--curve-client/--curve-peer/--curve-allow,\n"
+    "  -h/--help, --version.\n"
+    "Exit status: 0 ok, 1 bad input or I/O failure, 2 usage error.\n";
+
+typedef struct {
+    const char *model;
+    model_score_opts_t s;
+    long batch, threads, seed;
+    double idle;
+} opts_t;
+
+enum { O_MODEL = 1, O_SCORE, O_SAMPLES, O_TOP, O_BATCH, O_IDLE, O_SEED, O_THREADS };
+static const struct option s_longopts[] = {
+    {"model", 1, 0, O_MODEL}, {"score", 1, 0, O_SCORE}, {"samples", 1, 0, O_SAMPLES},
+    {"top", 1, 0, O_TOP}, {"batch", 1, 0, O_BATCH}, {"idle", 1, 0, O_IDLE},
+    {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {0, 0, 0, 0}};
+
+static int
+s_opt (cli_t *cli, int c, const char *arg, void *ud)
+{
+    opts_t *o = ud;
+    switch (c) {
+    case O_MODEL: o->model = arg; break;
+    case O_SCORE:
+        if (vae_score_parse (arg, &o->s.mode))
+            cli_usage_error (cli, "--score: '%s' is not mu, samples or elbo", arg);
+        break;
+    case O_SAMPLES: o->s.nsamples = cli_long (cli, "--samples", arg, 1, 100000); break;
+    case O_TOP: o->s.topk = cli_long (cli, "--top", arg, 0, REC_TOP_MAX); break;
+    case O_BATCH: o->batch = cli_long (cli, "--batch", arg, 1, 1 << 16); break;
+    case O_IDLE: o->idle = cli_duration (cli, "--idle", arg); break;
+    case O_SEED: o->seed = cli_long (cli, "--seed", arg, 0, 0x7fffffffffffffffL); break;
+    case O_THREADS: o->threads = cli_long (cli, "--threads", arg, 1, 256); break;
+    default: return -1;
+    }
+    return 0;
+}
+
+//  Score and write the n waiting records.
+static void
+s_flush (stage_t *st, model_t *m, record_t *recs, size_t *n, const opts_t *o, rng_t *rng)
+{
+    if (*n == 0)
+        return;
+    model_score (m, recs, *n, &o->s, rng);
+    for (size_t i = 0; i < *n; i++)
+        stage_write (st, &recs[i]);
+    stage_flush (st);
+    *n = 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    cli_t cli = {.prog = "vigil-score", .usage = USAGE};
+    opts_t o = {.s = {.mode = VAE_SCORE_MU, .nsamples = 10, .topk = 3},
+                .batch = 256, .threads = 1, .seed = 1, .idle = 0.02};
+    int argi = cli_parse (&cli, argc, argv, "", s_longopts, s_opt, &o);
+    if (argi < argc)
+        cli_usage_error (&cli, "unexpected argument '%s'", argv[argi]);
+    if (!o.model)
+        cli_usage_error (&cli, "--model is required");
+    nn_set_threads ((int) o.threads);
+    char err[ERRLEN];
+    model_t *m = model_load (o.model, (size_t) o.batch, err);
+    if (!m)
+        cli_fatal (&cli, "%s", err);
+    rng_t rng;
+    rng_init (&rng, (uint64_t) o.seed, 0);
+    size_t W = model_window (m), F = model_nfields (m), n = 0;
+    //  A file is never idle; stdin and ZeroMQ may be.
+    bool may_idle = !strcmp (cli.in, "-") || strstr (cli.in, "://");
+
+    stage_t *st = stage_new (&cli, false);
+    record_t *recs = xcalloc ((size_t) o.batch, sizeof *recs);
+    for (long i = 0; i < o.batch; i++)
+        record_init (&recs[i]);
+    for (;;) {
+        if (n > 0 && may_idle && stage_wait_input (st, o.idle) == 0) {
+            s_flush (st, m, recs, &n, &o, &rng);
+            continue;
+        }
+        if (stage_read (st, &recs[n]) != 1)
+            break;
+        if (model_check_window (&recs[n], W, F, err))
+            stage_reject (st, "%s", err);
+        else if (++n == (size_t) o.batch)
+            s_flush (st, m, recs, &n, &o, &rng);
+    }
+    s_flush (st, m, recs, &n, &o, &rng);
+    for (long i = 0; i < o.batch; i++)
+        record_destroy (&recs[i]);
+    free (recs);
+    model_destroy (&m);
+    return stage_finish (&st);
+}
