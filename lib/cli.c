@@ -18,6 +18,9 @@ enum {
     OPT_CURVE_CLIENT,
     OPT_CURVE_PEER,
     OPT_CURVE_ALLOW,
+    OPT_LINGER,
+    OPT_DRAIN,
+    OPT_SEQ_CHECK,
 };
 
 static const struct option s_common[] = {
@@ -31,6 +34,9 @@ static const struct option s_common[] = {
     {"curve-client", required_argument, NULL, OPT_CURVE_CLIENT},
     {"curve-peer", required_argument, NULL, OPT_CURVE_PEER},
     {"curve-allow", required_argument, NULL, OPT_CURVE_ALLOW},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"drain", required_argument, NULL, OPT_DRAIN},
+    {"seq-check", no_argument, NULL, OPT_SEQ_CHECK},
 };
 #define NCOMMON (sizeof s_common / sizeof s_common[0])
 
@@ -185,6 +191,17 @@ cli_parse (cli_t *cli, int argc, char **argv, const char *shortopts,
             break;
         case OPT_CURVE_ALLOW:
             cli->fopts.curve_allow = optarg;
+            break;
+        case OPT_LINGER:
+            cli->fopts.linger_ms = (int) (cli_duration (cli, "--linger", optarg) * 1000);
+            if (cli->fopts.linger_ms == 0)
+                cli->fopts.linger_ms = -1 - 1;      //  "0" means drop at once
+            break;
+        case OPT_DRAIN:
+            cli->fopts.drain = cli_duration (cli, "--drain", optarg);
+            break;
+        case OPT_SEQ_CHECK:
+            cli->seq_check = true;
             break;
         case '?':
             if (optopt && optopt < 0x100)

@@ -10,6 +10,13 @@
         --strict            stop at the first bad record
         --max-frame SIZE    largest frame accepted (default 4M)
         --producers N       end a ZeroMQ input after N end-of-stream frames
+        --hwm N             ZeroMQ high-water mark, frames (default 1000)
+        --linger DUR        ZeroMQ output: how long to wait at exit for
+                            undelivered frames (default: until delivered)
+        --drain DUR         ZeroMQ input: after SIGTERM, keep reading while
+                            frames arrive within DUR (default 200ms)
+        --seq-check         account for per-id sequence numbers of the input
+                            and report gaps at the end (loss detection)
         --curve-server F, --curve-client F, --curve-peer F, --curve-allow DIR
                             CURVE security on tcp endpoints
     Exit codes: 0 success, 1 runtime or data error, 2 usage error.
@@ -34,6 +41,7 @@ typedef struct {
     size_t max_out;             //  how many -o the program allows (0 = 1)
     bool verbose;               //  -v
     bool strict;                //  --strict
+    bool seq_check;             //  --seq-check
     frame_opts_t fopts;         //  --max-frame, --producers, --curve-*
 } cli_t;
 

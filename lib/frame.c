@@ -115,6 +115,8 @@ struct _frame_reader_t {
     uint64_t announced;
     size_t max_frame;
     uint64_t count;
+    bool draining;              //  a signal came: return what is queued, then end
+    double drain;               //  quiet time that ends a drain, seconds
     const char *data;           //  last frame's bytes
     size_t size;
     msgpack_unpacked unp;
@@ -132,6 +134,7 @@ frame_reader_new (const char *endpoint, const frame_opts_t *opts, char *err)
     self->fd = -1;
     self->max_frame = s_max_frame (opts);
     self->producers = opts && opts->producers > 0 ? opts->producers : 1;
+    self->drain = opts && opts->drain > 0 ? opts->drain : 0.2;
     msgpack_unpacked_init (&self->unp);
     if (!strcmp (endpoint, "-"))
         self->fd = 0;
@@ -230,8 +233,8 @@ s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
                 return errf (err, "frame %llu: more than %zu bytes, exceeds the maximum frame size (--max-frame)",
                              (unsigned long long) self->count + 1, self->max_frame);
         }
-        if (self->eof) {
-            if (avail > 0)
+        if (self->eof || self->draining) {
+            if (avail > 0 && !self->draining)
                 return errf (err, "byte offset %llu: truncated frame at end of input (%zu bytes)",
                              (unsigned long long) self->offset, avail);
             return 0;
@@ -248,8 +251,10 @@ s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
         }
         ssize_t r = read (self->fd, self->buf + self->end, self->cap - self->end);
         if (r < 0) {
-            if (errno == EINTR)
-                return 0;           //  a signal: end the stream here
+            if (errno == EINTR) {
+                self->draining = true;      //  a signal: finish what is buffered
+                continue;
+            }
             return errf (err, "read error: %s", strerror (errno));
         }
         if (r == 0)
@@ -263,8 +268,17 @@ s_next_zmq (frame_reader_t *self, const msgpack_object **obj, char *err)
 {
     void *handle = zsock_resolve (self->sock);
     while (true) {
+        if (self->draining) {
+            zmq_pollitem_t item = {.socket = handle, .events = ZMQ_POLLIN};
+            if (zmq_poll (&item, 1, (long) (self->drain * 1000)) <= 0)
+                return 0;
+        }
         if (zmq_msg_recv (&self->msg, handle, 0) < 0) {
-            if (zmq_errno () == EINTR || zmq_errno () == ETERM)
+            if (zmq_errno () == EINTR) {
+                self->draining = true;
+                continue;
+            }
+            if (zmq_errno () == ETERM)
                 return 0;
             return errf (err, "receive error: %s", zmq_strerror (zmq_errno ()));
         }
@@ -297,6 +311,12 @@ frame_reader_next (frame_reader_t *self, const msgpack_object **obj, char *err)
     return self->sock ? s_next_zmq (self, obj, err) : s_next_pipe (self, obj, err);
 }
 
+void
+frame_reader_drain (frame_reader_t *self)
+{
+    self->draining = true;
+}
+
 const char *
 frame_reader_data (frame_reader_t *self, size_t *size)
 {
@@ -322,21 +342,63 @@ frame_reader_sock (frame_reader_t *self)
     return self->sock;
 }
 
+#define FRAME_MAX_FANOUT 64
+
 struct _frame_writer_t {
-    int fd;
+    int fd;                     //  pipe/file, or -1
     bool own_fd;
-    char *buf;
+    char *buf;                  //  pipe output buffer
     size_t len, cap;
-    zsock_t *sock;
+    zsock_t *sock[FRAME_MAX_FANOUT];    //  ZeroMQ: one PUSH socket per peer list entry
+    uint64_t sent[FRAME_MAX_FANOUT];    //  frames sent on each socket
+    size_t nsock, next;         //  sockets, round-robin position
     uint64_t count;
     bool failed;
 };
+
+static void
+s_writer_free (frame_writer_t *self)
+{
+    if (self->own_fd)
+        close (self->fd);
+    for (size_t i = 0; i < self->nsock; i++)
+        zsock_destroy (&self->sock[i]);
+    free (self->buf);
+    free (self);
+}
+
+//  One PUSH socket for one endpoint.
+static zsock_t *
+s_push_new (const char *endpoint, const frame_opts_t *opts, char *err)
+{
+    zsock_t *sock = zsock_new (ZMQ_PUSH);
+    if (!sock) {
+        errf (err, "cannot create a socket for '%s'", endpoint);
+        return NULL;
+    }
+    zsock_set_sndhwm (sock, opts && opts->hwm ? opts->hwm : 1000);
+    //  linger_ms: 0 = until delivered, -2 = drop at once, else milliseconds
+    int linger = !opts || !opts->linger_ms ? -1 : opts->linger_ms == -2 ? 0 : opts->linger_ms;
+    zsock_set_linger (sock, linger);
+    if (frame_curve_apply (sock, opts, err)) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    if (zsock_attach (sock, endpoint, false)) {
+        errf (err, "cannot attach to '%s': %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
+}
 
 frame_writer_t *
 frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
 {
     frame_writer_t *self = xcalloc (1, sizeof *self);
     self->fd = -1;
+    if (err)
+        *err = 0;
     if (!strcmp (endpoint, "-"))
         self->fd = 1;
     else if (!s_is_zmq (endpoint)) {
@@ -348,17 +410,26 @@ frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
         self->own_fd = true;
     }
     else {
-        self->sock = zsock_new (ZMQ_PUSH);
-        if (!self->sock) {
-            errf (err, "cannot create a socket for '%s'", endpoint);
-            goto fail;
+        //  "A;B;C": one socket per peer, frames balanced over them, one
+        //  end-of-stream frame to each.  (CZMQ's "A,B" instead attaches one
+        //  socket to several endpoints, which cannot address each peer.)
+        char *list = xstrdup (endpoint), *save = NULL;
+        for (char *ep = strtok_r (list, ";", &save); ep; ep = strtok_r (NULL, ";", &save)) {
+            if (self->nsock == FRAME_MAX_FANOUT) {
+                errf (err, "more than %d peers in '%s'", FRAME_MAX_FANOUT, endpoint);
+                free (list);
+                goto fail;
+            }
+            self->sock[self->nsock] = s_push_new (ep, opts, err);
+            if (!self->sock[self->nsock]) {
+                free (list);
+                goto fail;
+            }
+            self->nsock++;
         }
-        zsock_set_sndhwm (self->sock, opts && opts->hwm ? opts->hwm : 1000);
-        zsock_set_linger (self->sock, -1);
-        if (frame_curve_apply (self->sock, opts, err))
-            goto fail;
-        if (zsock_attach (self->sock, endpoint, false)) {
-            errf (err, "cannot attach to '%s': %s", endpoint, zmq_strerror (zmq_errno ()));
+        free (list);
+        if (!self->nsock) {
+            errf (err, "no endpoint in '%s'", endpoint);
             goto fail;
         }
         return self;
@@ -367,10 +438,7 @@ frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
     self->buf = xmalloc (self->cap);
     return self;
 fail:
-    if (self->own_fd)
-        close (self->fd);
-    zsock_destroy (&self->sock);
-    free (self);
+    s_writer_free (self);
     return NULL;
 }
 
@@ -394,24 +462,55 @@ s_write_all (frame_writer_t *self, const char *data, size_t size, char *err)
 int
 frame_writer_flush (frame_writer_t *self, char *err)
 {
-    if (self->sock || self->len == 0)
-        return self->failed ? errf (err, "earlier write failed") : 0;
+    if (self->failed)
+        return errf (err, "earlier write failed");
+    if (self->nsock || self->len == 0)
+        return 0;
     int rc = s_write_all (self, self->buf, self->len, err);
     self->len = 0;
     return rc;
 }
 
+//  Send on socket i, blocking at the high-water mark; a signal never loses
+//  the frame in hand.
 static int
-s_send_zmq (frame_writer_t *self, const char *data, size_t size, char *err)
+s_send_one (frame_writer_t *self, size_t i, const char *data, size_t size, char *err)
 {
-    void *handle = zsock_resolve (self->sock);
+    void *handle = zsock_resolve (self->sock[i]);
     while (zmq_send (handle, data, size, 0) < 0) {
         if (zmq_errno () == EINTR)
-            continue;           //  a signal must not lose the frame in hand
+            continue;
         self->failed = true;
         return errf (err, "send error: %s", zmq_strerror (zmq_errno ()));
     }
+    self->sent[i]++;
     return 0;
+}
+
+//  Fan-out: the next socket in turn that has room; wait for one if none has.
+static int
+s_send_balanced (frame_writer_t *self, const char *data, size_t size, char *err)
+{
+    if (self->nsock == 1)
+        return s_send_one (self, 0, data, size, err);
+    while (true) {
+        for (size_t k = 0; k < self->nsock; k++) {
+            size_t i = (self->next + k) % self->nsock;
+            if (zmq_send (zsock_resolve (self->sock[i]), data, size, ZMQ_DONTWAIT) >= 0) {
+                self->sent[i]++;
+                self->next = (i + 1) % self->nsock;
+                return 0;
+            }
+            if (zmq_errno () != EAGAIN && zmq_errno () != EINTR) {
+                self->failed = true;
+                return errf (err, "send error: %s", zmq_strerror (zmq_errno ()));
+            }
+        }
+        zmq_pollitem_t items[FRAME_MAX_FANOUT];
+        for (size_t i = 0; i < self->nsock; i++)
+            items[i] = (zmq_pollitem_t) {.socket = zsock_resolve (self->sock[i]), .events = ZMQ_POLLOUT};
+        zmq_poll (items, (int) self->nsock, 1000);
+    }
 }
 
 int
@@ -420,8 +519,8 @@ frame_writer_send (frame_writer_t *self, const char *data, size_t size, char *er
     if (self->failed)
         return errf (err, "earlier write failed");
     self->count++;
-    if (self->sock)
-        return s_send_zmq (self, data, size, err);
+    if (self->nsock)
+        return s_send_balanced (self, data, size, err);
     if (self->len + size > self->cap && frame_writer_flush (self, err))
         return -1;
     if (size >= self->cap)
@@ -444,33 +543,31 @@ frame_writer_close (frame_writer_t **self_p, char *err)
         return 0;
     frame_writer_t *self = *self_p;
     int rc = 0;
-    if (self->sock) {
-        if (!self->failed) {
+    if (self->nsock) {
+        //  {"_eos": n} on every socket, n = frames that socket carried
+        for (size_t i = 0; i < self->nsock && !self->failed; i++) {
             char eos[16];
-            msgpack_sbuffer sb = {.data = eos, .size = 0, .alloc = 0};
-            (void) sb;
-            //  {"_eos": count}: fixmap 1, fixstr 4, uint64
             size_t n = 0;
             eos[n++] = (char) 0x81;
             eos[n++] = (char) 0xa4;
             memcpy (eos + n, "_eos", 4);
             n += 4;
             eos[n++] = (char) 0xcf;
-            for (int i = 7; i >= 0; i--)
-                eos[n++] = (char) ((self->count >> (8 * i)) & 0xff);
-            rc = s_send_zmq (self, eos, n, err);
+            for (int b = 7; b >= 0; b--)
+                eos[n++] = (char) ((self->sent[i] >> (8 * b)) & 0xff);
+            if (s_send_one (self, i, eos, n, err))
+                rc = -1;
         }
-        else
+        if (self->failed && !rc)
             rc = errf (err, "earlier send failed");
-        zsock_destroy (&self->sock);    //  lingers until delivered
     }
     else {
         rc = frame_writer_flush (self, err);
         if (self->own_fd && close (self->fd) && !rc)
             rc = errf (err, "close error: %s", strerror (errno));
+        self->own_fd = false;
     }
-    free (self->buf);
-    free (self);
+    s_writer_free (self);       //  sockets linger until delivered (--linger)
     *self_p = NULL;
     return rc;
 }

@@ -5,12 +5,16 @@
     ZeroMQ prefix, or a ZeroMQ endpoint in CZMQ's syntax: "@tcp://0.0.0.0:5555"
     binds, ">tcp://127.0.0.1:5555" connects; ipc:// and inproc:// work too.
     The data path is PUSH (writer) / PULL (reader), blocking at the high-water
-    mark, so nothing is dropped.
+    mark, so nothing is dropped.  A writer endpoint "EP1;EP2;..." fans out:
+    one PUSH socket per peer, each frame to the next peer with room, and one
+    end-of-stream frame to every peer.
 
     On a pipe, frames are concatenated MessagePack maps and the stream ends at
     EOF.  On ZeroMQ, each message is one frame and a producer ends its stream
     with an end-of-stream frame {"_eos": N} (N = frames it sent); a reader with
-    `producers` = P ends after P of them and checks the counts add up.
+    `producers` = P ends after P of them and checks the counts add up.  On
+    SIGINT/SIGTERM a ZeroMQ reader drains what is already queued (until the
+    input is quiet for `drain` seconds) before it reports the end.
 
     Framing is validated before anything is unpacked: a frame longer than
     `max_frame` bytes is an error naming the frame, never an allocation of the
@@ -33,6 +37,10 @@ typedef struct {
     size_t max_frame;           //  largest accepted frame, bytes (0 = default)
     int producers;              //  ZeroMQ reader: end after this many EOS (0 = 1)
     int hwm;                    //  ZeroMQ high-water mark (0 = 1000 frames)
+    int linger_ms;              //  ZeroMQ writer: wait at close for delivery, ms
+                                //  (0 = until delivered, -2 = not at all)
+    double drain;               //  ZeroMQ reader: after a signal, keep reading while
+                                //  frames arrive within this many seconds (0 = 0.2)
     const char *curve_server;   //  CURVE: this side's secret cert file (server) or NULL
     const char *curve_client;   //  CURVE: this side's secret cert file (client) or NULL
     const char *curve_peer;     //  CURVE client: the server's public cert file
@@ -51,6 +59,10 @@ frame_reader_t *
 //  -2 (err filled), after which reading may go on.
 int
     frame_reader_next (frame_reader_t *self, const msgpack_object **obj, char *err);
+//  Stop waiting for new input: return the frames already queued (pipe: in
+//  the buffer; ZeroMQ: arriving within the drain time), then end.
+void
+    frame_reader_drain (frame_reader_t *self);
 //  Raw bytes of the frame last returned (valid until the next call).
 const char *
     frame_reader_data (frame_reader_t *self, size_t *size);

@@ -1,5 +1,6 @@
 /*  stage: see stage.h.  */
 #include "stage.h"
+#include "seqcheck.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -24,6 +25,7 @@ struct _stage_t {
     frame_writer_t *out[CLI_MAX_OUT];
     size_t nout;
     msgpack_sbuffer sb;
+    seqcheck_t *seq;            //  --seq-check accounting, or NULL
     uint64_t nread, nwritten, nskipped;
     bool failed;            //  exit 1 at the end
     bool stop;              //  stop reading (strict error, output failure)
@@ -51,6 +53,8 @@ stage_new (const cli_t *cli, bool no_input)
         if (!self->in)
             cli_fatal (cli, "input: %s", err);
     }
+    if (cli->seq_check)
+        self->seq = seqcheck_new ();
     self->nout = cli->nout ? cli->nout : 1;
     for (size_t i = 0; i < self->nout; i++) {
         self->out[i] = frame_writer_new (cli_out (cli, i), &cli->fopts, err);
@@ -71,8 +75,10 @@ stage_read_obj (stage_t *self, const msgpack_object **obj)
 {
     char err[ERRLEN];
     while (true) {
-        if (self->stop || s_stop_signal || !self->in)
+        if (self->stop || !self->in)
             return self->stop ? -1 : 0;
+        if (s_stop_signal)
+            frame_reader_drain (self->in);
         int rc = frame_reader_next (self->in, obj, err);
         if (rc == 1) {
             self->nread++;
@@ -98,8 +104,11 @@ stage_read (stage_t *self, record_t *rec)
     char err[ERRLEN];
     int rc;
     while ((rc = stage_read_obj (self, &obj)) == 1) {
-        if (record_decode (rec, obj, err) == 0)
+        if (record_decode (rec, obj, err) == 0) {
+            if (self->seq && (rec->has & REC_SEQ))
+                seqcheck_add (self->seq, rec->has & REC_ID ? rec->id : "", rec->seq);
             return 1;
+        }
         stage_reject (self, "%s", err);
     }
     return rc;
@@ -267,6 +276,15 @@ stage_finish (stage_t **self_p)
             stage_fail (self, "input: producers sent %llu records, %llu arrived",
                         (unsigned long long) announced,
                         (unsigned long long) frame_reader_count (self->in));
+    }
+    if (self->seq) {
+        char prefix[128];
+        snprintf (prefix, sizeof prefix, "%s: input", self->cli->prog);
+        uint64_t lost = seqcheck_report (self->seq, stderr, prefix);
+        if (lost)
+            stage_fail (self, "input: %llu records missing by sequence number",
+                        (unsigned long long) lost);
+        seqcheck_destroy (&self->seq);
     }
     if (self->cli->verbose)
         fprintf (stderr, "%s: %llu read, %llu written, %llu skipped%s\n", self->cli->prog,
