@@ -8,10 +8,12 @@
 #include "metrics.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rng.h"
 
@@ -494,6 +496,197 @@ metrics_best_f1 (const metrics_t *self, double *thr)
 }
 
 //  --------------------------------------------------------------------------
+//  Reports
+
+const double metrics_paper[6] = {0.95, 0.95, 0.75, 0.98, 0.8382, 0.92};
+static const char *s_keys[6] = {"accuracy", "precision", "recall", "specificity", "f1", "roc_auc"};
+
+static void
+s_num (FILE *f, double v)
+{
+    if (isfinite (v))
+        fprintf (f, "%9.4f", v);
+    else
+        fprintf (f, "%9s", "n/a");
+}
+
+char *
+metrics_report_text (const metrics_t *self, bool paper, double thr)
+{
+    assert (self->finished);
+    const metrics_summary_t *s = &self->s;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&buf, &len);
+    fprintf (f, "records %llu, labelled %llu (%llu anomalous, %llu normal), decided %llu",
+             (unsigned long long) s->nrecords, (unsigned long long) s->nlabelled,
+             (unsigned long long) s->npos, (unsigned long long) s->nneg,
+             (unsigned long long) s->ndecided);
+    if (isfinite (thr))
+        fprintf (f, ", threshold %.6g", thr);
+    fprintf (f, "\n\nPointwise (one decision per window against its own label; not point-adjusted)\n");
+    if (s->ndecided) {
+        fprintf (f, "  confusion matrix        predicted normal  predicted anomalous\n");
+        fprintf (f, "    true normal           %16llu  %19llu\n", (unsigned long long) s->tn,
+                 (unsigned long long) s->fp);
+        fprintf (f, "    true anomalous        %16llu  %19llu\n", (unsigned long long) s->fn,
+                 (unsigned long long) s->tp);
+    }
+    else
+        fprintf (f, "  no decisions (no 'anomaly' key and no --thr): ranking figures only\n");
+    fprintf (f, "\n  %-28s%9s%s\n", "metric", "vigil", paper ? "    paper" : "");
+    const char *names[6] = {"accuracy", "precision", "recall (sensitivity)", "specificity",
+                            "F1", "ROC AUC"};
+    double ours[6] = {s->accuracy, s->precision, s->recall, s->specificity, s->f1, s->roc_auc};
+    for (int k = 0; k < 6; k++) {
+        fprintf (f, "  %-28s", names[k]);
+        s_num (f, ours[k]);
+        if (paper)
+            s_num (f, metrics_paper[k]);
+        fprintf (f, "\n");
+    }
+    fprintf (f, "  %-28s", "PR AUC (average precision)");
+    s_num (f, s->pr_auc);
+    fprintf (f, "%s\n", paper ? "      n/a" : "");
+    fprintf (f, "  (AUCs %s on %zu scored records)\n",
+             s->auc_exact ? "exact" : "estimated from a uniform sample", s->sample_n);
+    if (self->nkinds) {
+        fprintf (f, "\nPer kind: pointwise recall; event-level detection and mean delay\n");
+        fprintf (f, "  %-22s%9s%9s%10s%12s\n", "kind", "windows", "recall", "events", "delay (s)");
+        for (size_t i = 0; i < self->nkinds; i++) {
+            metrics_kind_t k;
+            metrics_kind (self, i, &k);
+            char ev[32];
+            snprintf (ev, sizeof ev, "%llu/%llu", (unsigned long long) k.detected,
+                      (unsigned long long) k.events);
+            fprintf (f, "  %-22s%9llu", k.kind, (unsigned long long) k.n);
+            s_num (f, k.recall);
+            fprintf (f, "%10s", ev);
+            isfinite (k.delay_mean_s) ? fprintf (f, "%12.1f\n", k.delay_mean_s)
+                                      : fprintf (f, "%12s\n", "-");
+        }
+    }
+    if (s->ndecided) {
+        fprintf (f, "\nEvent-level (an event = a run of anomalous windows of one id; NOT pointwise)\n");
+        fprintf (f, "  events detected         %llu of %llu (event recall %.4f)\n",
+                 (unsigned long long) s->events_detected, (unsigned long long) s->events,
+                 s->event_recall);
+        fprintf (f, "  alarm runs              %llu, of which false %llu (event precision %.4f)\n",
+                 (unsigned long long) s->alarm_runs, (unsigned long long) s->false_alarm_runs,
+                 s->event_precision);
+        if (isfinite (s->delay_mean_s))
+            fprintf (f, "  mean detection delay    %.1f s (%.1f windows after the first), max %.1f s\n",
+                     s->delay_mean_s, s->delay_mean_records, s->delay_max_s);
+        else
+        if (isfinite (s->delay_mean_records))
+            fprintf (f, "  mean detection delay    %.1f windows after the first\n", s->delay_mean_records);
+    }
+    fclose (f);
+    return buf;
+}
+
+static json_t *
+s_jnum (double v)
+{
+    return isfinite (v) ? json_real (v) : json_null ();
+}
+
+char *
+metrics_report_json (const metrics_t *self, const char *name, double thr)
+{
+    assert (self->finished);
+    const metrics_summary_t *s = &self->s;
+    json_t *pw = json_pack ("{s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:I,s:I}",
+                            "tp", (json_int_t) s->tp, "fp", (json_int_t) s->fp,
+                            "tn", (json_int_t) s->tn, "fn", (json_int_t) s->fn,
+                            "accuracy", s_jnum (s->accuracy), "precision", s_jnum (s->precision),
+                            "recall", s_jnum (s->recall), "specificity", s_jnum (s->specificity),
+                            "f1", s_jnum (s->f1), "fpr", s_jnum (s->fpr),
+                            "roc_auc", s_jnum (s->roc_auc), "pr_auc", s_jnum (s->pr_auc),
+                            "auc_exact", s->auc_exact, "auc_sample", (json_int_t) s->sample_n,
+                            "positives", (json_int_t) s->npos, "negatives", (json_int_t) s->nneg);
+    json_t *ev = json_pack ("{s:I,s:I,s:o,s:I,s:I,s:o,s:o,s:o,s:o}",
+                            "events", (json_int_t) s->events,
+                            "detected", (json_int_t) s->events_detected,
+                            "event_recall", s_jnum (s->event_recall),
+                            "alarm_runs", (json_int_t) s->alarm_runs,
+                            "false_alarm_runs", (json_int_t) s->false_alarm_runs,
+                            "event_precision", s_jnum (s->event_precision),
+                            "delay_mean_s", s_jnum (s->delay_mean_s),
+                            "delay_mean_windows", s_jnum (s->delay_mean_records),
+                            "delay_max_s", s_jnum (s->delay_max_s));
+    json_t *kinds = json_array ();
+    for (size_t i = 0; i < self->nkinds; i++) {
+        metrics_kind_t k;
+        metrics_kind (self, i, &k);
+        json_array_append_new (kinds, json_pack ("{s:s,s:I,s:I,s:o,s:I,s:I,s:o}", "kind", k.kind,
+                                                 "windows", (json_int_t) k.n, "tp", (json_int_t) k.tp,
+                                                 "recall", s_jnum (k.recall),
+                                                 "events", (json_int_t) k.events,
+                                                 "detected", (json_int_t) k.detected,
+                                                 "delay_mean_s", s_jnum (k.delay_mean_s)));
+    }
+    json_t *paper = json_object ();
+    for (int k = 0; k < 6; k++)
+        json_object_set_new (paper, s_keys[k], json_real (metrics_paper[k]));
+    json_t *root = json_pack ("{s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "name", name ? name : "",
+                              "records", (json_int_t) s->nrecords,
+                              "labelled", (json_int_t) s->nlabelled, "threshold", s_jnum (thr),
+                              "pointwise", pw, "per_kind", kinds, "event_level", ev,
+                              "paper", paper);
+    char *out = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
+    json_decref (root);
+    return out;
+}
+
+char *
+metrics_compare_text (const char *const *reports, size_t n, bool paper, char *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&buf, &len);
+    json_t **j = xcalloc (n ? n : 1, sizeof *j);
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        j[i] = json_load_file (reports[i], 0, &je);
+        if (!j[i] || !json_is_object (json_object_get (j[i], "pointwise"))) {
+            errf (err, "%s: not a vigil-eval JSON report%s%s", reports[i], j[i] ? "" : ": ",
+                  j[i] ? "" : je.text);
+            for (size_t k = 0; k <= i; k++)
+                json_decref (j[k]);
+            free (j);
+            fclose (f);
+            free (buf);
+            return NULL;
+        }
+    }
+    fprintf (f, "%-14s", "metric");
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = json_string_value (json_object_get (j[i], "name"));
+        const char *base = strrchr (reports[i], '/');
+        fprintf (f, " %12.12s", nm && *nm ? nm : base ? base + 1 : reports[i]);
+    }
+    fprintf (f, "%s\n", paper ? "  paper's VAE" : "");
+    const char *rows[7] = {"accuracy", "precision", "recall", "specificity", "f1", "roc_auc", "pr_auc"};
+    for (int r = 0; r < 7; r++) {
+        fprintf (f, "%-14s", rows[r]);
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_object_get (json_object_get (j[i], "pointwise"), rows[r]);
+            json_is_number (v) ? fprintf (f, " %12.4f", json_number_value (v))
+                               : fprintf (f, " %12s", "n/a");
+        }
+        if (paper)
+            r < 6 ? fprintf (f, " %12.4f", metrics_paper[r]) : fprintf (f, " %12s", "n/a");
+        fprintf (f, "\n");
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref (j[i]);
+    free (j);
+    fclose (f);
+    return buf;
+}
+
+//  --------------------------------------------------------------------------
 //  Self test: hand-computed values.
 
 void
@@ -600,6 +793,29 @@ metrics_test (bool verbose)
         }
         assert (fabs (2 * tp / (2 * tp + fp + fn) - bf) < 1e-12);
     }
+    char *txt = metrics_report_text (m, true, 0.5);
+    assert (strstr (txt, "0.6000") && strstr (txt, "0.8382") && strstr (txt, "Event-level"));
+    assert (strstr (txt, "fever") && strstr (txt, "1/1"));
+    free (txt);
+    char *js = metrics_report_json (m, "t", 0.5);
+    json_error_t je;
+    json_t *j = json_loads (js, 0, &je);
+    assert (j);
+    assert (json_real_value (json_object_get (json_object_get (j, "pointwise"), "recall")) == 0.4);
+    assert (json_integer_value (json_object_get (json_object_get (j, "event_level"), "events")) == 2);
+    json_decref (j);
+    char path[] = "/tmp/vigil-metrics-test-XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0 && write (fd, js, strlen (js)) == (ssize_t) strlen (js));
+    close (fd);
+    free (js);
+    const char *reps[] = {path};
+    char *cmp = metrics_compare_text (reps, 1, true, err);
+    assert (cmp && strstr (cmp, "0.4000") && strstr (cmp, "0.8382"));
+    free (cmp);
+    const char *bad[] = {"/nonexistent"};
+    assert (metrics_compare_text (bad, 1, false, err) == NULL && strstr (err, "nonexistent"));
+    unlink (path);
     metrics_destroy (&m);
     assert (m == NULL);
     metrics_destroy (&m);

@@ -117,6 +117,23 @@ size_t
 double
     metrics_best_f1 (const metrics_t *self, double *thr);
 
+//  After finish: the report as text (the paper's figures in a column beside
+//  ours when paper is true) or as a JSON document (name may be NULL; thr is
+//  the threshold that decided, NaN if unknown).  Caller owns (free).
+char *
+    metrics_report_text (const metrics_t *self, bool paper, double thr);
+char *
+    metrics_report_json (const metrics_t *self, const char *name, double thr);
+//  The comparison table of several JSON reports (rows = metrics, columns =
+//  reports, plus the paper's VAE when paper is true).  NULL + err when a
+//  report cannot be read.  Caller owns.
+char *
+    metrics_compare_text (const char *const *reports, size_t n, bool paper, char *err);
+
+//  The paper's VAE figures: accuracy, precision, recall, specificity, F1,
+//  ROC AUC.
+extern const double metrics_paper[6];
+
 //  Ranking figures of a plain array (for callers and tests): AUC with ties
 //  as halves and average precision.  labels 0/1.  NaN when a class is empty.
 double

@@ -195,7 +195,7 @@ plot_histogram (const char *dir, const double *score, const uint8_t *label, size
              logx ? ", log scale" : "");
     if (logx)
         fprintf (f, "set logscale x\nset format x '10^{%%L}'\n");
-    fprintf (f, "set yrange [0:*]\n");
+    fprintf (f, "set yrange [0:*]\nset offsets 0, 0, graph 0.12, 0\n");
     if (isfinite (thr))
         fprintf (f, "set arrow from %.8g, graph 0 to %.8g, graph 1 nohead lw 2 dt 2 lc rgb '#cb181d'\n"
                  "set label 'threshold %.4g' at %.8g, graph 0.97 left offset 0.5,0 textcolor rgb '#cb181d'\n",
