@@ -372,12 +372,24 @@ anomaly_begin (anomaly_state_t *st, const physio_t *p, rng_t *r)
         st->b = sev * s_unif (r, 20, 120);              //  initial offset, s
         st->c = sev * s_unif (r, 0.05, 0.2);            //  drift, s per s
         break;
+    //  clinical events head for a clinically defined target (NEWS2 red
+    //  zones, the hypertensive-crisis definition), at least a minimum shift
     case AK_TACHYCARDIA:
+        st->a = fmax (40, s_unif (r, 130, 160) - p->base[F_HR]);
+        break;
     case AK_BRADYCARDIA:
+        st->a = fmin (0.6, 1 - s_unif (r, 38, 48) / p->base[F_HR]);    //  share of hr lost
+        st->a = fmax (st->a, 0.2);
+        break;
     case AK_HYPOXAEMIA:
+        st->a = fmax (6, p->base[F_SPO2] - s_unif (r, 82, 88));
+        break;
     case AK_FEVER:
+        st->a = fmax (1.5, s_unif (r, 38.6, 39.5) - p->base[F_TEMP]);
+        break;
     case AK_HYPERTENSIVE_CRISIS:
-        st->a = s_unif (r, 0.8, 1.2);                   //  personal response
+        st->a = fmax (60, s_unif (r, 185, 215) - p->base[F_SYS]);
+        st->b = fmax (30, s_unif (r, 115, 130) - p->base[F_DIA]);
         break;
     default:
         break;
@@ -394,27 +406,27 @@ anomaly_mod (const anomaly_state_t *st, double elapsed, physio_mod_t *mod)
         return false;
     double dur = st->ev.end - st->ev.start;
     double ramp = k == AK_FEVER ? 0.3 * dur : fmin (120, 0.2 * dur);
-    double s = st->ev.severity * fmin (1, elapsed / ramp), m = st->a;
+    double s = st->ev.severity * fmin (1, elapsed / ramp);
     switch (k) {
     case AK_TACHYCARDIA:
-        mod->add[F_HR] = 60 * s * m;
+        mod->add[F_HR] = s * st->a;
         mod->add[F_RR] = 4 * s;
         break;
     case AK_BRADYCARDIA:
-        mod->hr_scale = fmax (0.3, 1 - 0.4 * s * m);
+        mod->hr_scale = fmax (0.3, 1 - s * st->a);
         mod->add[F_SYS] = -10 * s;
         break;
     case AK_HYPOXAEMIA:
-        mod->add[F_SPO2] = -10 * s * m;
+        mod->add[F_SPO2] = -s * st->a;
         mod->add[F_RR] = 8 * s;
         mod->add[F_HR] = 15 * s;
         break;
     case AK_FEVER:
-        mod->add[F_TEMP] = 2.0 * s * m;     //  the couplings add ~20 bpm, ~5 /min
+        mod->add[F_TEMP] = s * st->a;   //  the couplings add ~10 bpm and ~2.5 /min per °C
         break;
     case AK_HYPERTENSIVE_CRISIS:
-        mod->add[F_SYS] = 70 * s * m;
-        mod->add[F_DIA] = 35 * s * m;
+        mod->add[F_SYS] = s * st->a;
+        mod->add[F_DIA] = s * st->b;
         mod->add[F_HR] = 8 * s;
         break;
     }
@@ -681,7 +693,7 @@ anomaly_test (bool verbose)
     st.ev = (anomaly_event_t) {.kind = AK_TACHYCARDIA, .start = 0, .end = 600, .severity = 1};
     anomaly_begin (&st, &p, &r);
     assert (anomaly_mod (&st, 0, &mod) && mod.add[F_HR] == 0);
-    assert (anomaly_mod (&st, 300, &mod) && mod.add[F_HR] >= 48);
+    assert (anomaly_mod (&st, 300, &mod) && mod.add[F_HR] >= 40);
     st.ev.kind = AK_SPIKE;
     assert (!anomaly_mod (&st, 300, &mod) && mod.hr_scale == 1);
     //  dropout of the link: every reading missing

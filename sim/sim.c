@@ -201,10 +201,10 @@ sim_new (const sim_opts_t *o, char *err)
     self->o = *o;
     for (int k = 0; k < AK_N; k++) {
         double r = anomaly_default_rate (k);
-        if (o->total_rate >= 0) {
+        if (o->total_rate >= 0) {     //  shared among the kinds that may be drawn
             double sum = 0;
             for (int j = 0; j < AK_N; j++)
-                sum += anomaly_default_rate (j);
+                sum += (o->kinds >> j & 1) ? anomaly_default_rate (j) : 0;
             r *= o->total_rate / sum;
         }
         if (!(o->kinds >> k & 1))
