@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# vigil-norm fit/apply over pipes; every expected value is computed here
+# with /usr/bin/python3 from the JSON input, not by the code under test.
+load helper
+
+# 40 records of 3 patients: hr, spo2, bytes (heavy-tailed); a few nulls.
+make_input () {
+    /usr/bin/python3 - > "$T/in.json" <<'PY'
+import json, random
+random.seed(5)
+for i in range(40):
+    v = {"hr": random.randint(50, 120), "spo2": round(random.uniform(88, 100), 1),
+         "bytes": round(random.expovariate(1 / 3000), 1)}
+    if i in (7, 19):
+        v["spo2"] = None
+    print(json.dumps({"t": 1000 + i, "id": "p%d" % (i % 3), "seq": i // 3, "v": v, "label": int(i == 30)}))
+PY
+    vigil-cat --from json -i "$T/in.json" > "$T/in.mp"
+}
+
+@test "std scaling: x equals (v - mean) / population std, in the stats' field order" {
+    make_input
+    run vigil-norm fit --stats "$T/s" --fields spo2,hr < "$T/in.mp"
+    assert_success
+    vigil-norm apply --stats "$T/s" < "$T/in.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/in.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+assert len(ins) == len(outs) == 40
+def stats(f):
+    xs = [r["v"][f] for r in ins if r["v"][f] is not None]
+    m = sum(xs) / len(xs)
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+st = {f: stats(f) for f in ("spo2", "hr")}
+last = {}
+for r, o in zip(ins, outs):
+    assert len(o["x"]) == 2 and len(o["mask"]) == 2, o
+    assert o["v"] == r["v"] and o["id"] == r["id"]
+    for k, f in enumerate(("spo2", "hr")):
+        v = r["v"][f]
+        if v is None:
+            assert o["mask"][k] == 1
+            v = last.get((r["id"], f), st[f][0])
+        else:
+            assert o["mask"][k] == 0
+            last[(r["id"], f)] = v
+        want = (v - st[f][0]) / st[f][1]
+        assert abs(o["x"][k] - want) < 1e-5 * max(1, abs(want)), (f, o["x"][k], want)
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+}
+
+@test "robust scaling with log1p: (T(v) - median) / (IQR / 1.349), exact below the sketch size" {
+    make_input
+    vigil-norm fit --stats "$T/s" --scale robust --log1p bytes < "$T/in.mp"
+    vigil-norm apply --stats "$T/s" --clamp 0 < "$T/in.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/in.json" "$T/out.json" <<'PY'
+import json, math, sys
+import numpy as np
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+T = {"hr": lambda v: v, "spo2": lambda v: v, "bytes": lambda v: math.copysign(math.log1p(abs(v)), v)}
+for k, f in enumerate(("hr", "spo2", "bytes")):
+    ys = np.array([T[f](r["v"][f]) for r in ins if r["v"][f] is not None])
+    med = np.quantile(ys, 0.5)
+    iqr = np.quantile(ys, 0.75) - np.quantile(ys, 0.25)
+    for r, o in zip(ins, outs):
+        if r["v"][f] is None:
+            continue
+        want = (T[f](r["v"][f]) - med) / (iqr / 1.3489795003921634)
+        assert abs(o["x"][k] - want) < 1e-5 * max(1, abs(want)), (f, o["x"][k], want)
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+}
+
+@test "clamp bounds x; default 10" {
+    printf '%s\n' '{"id":"a","v":{"hr":70}}' '{"id":"a","v":{"hr":80}}' \
+        | vigil-cat --from json | vigil-norm fit --stats "$T/s"
+    printf '%s\n' '{"id":"a","v":{"hr":1000}}' '{"id":"a","v":{"hr":-1000}}' '{"id":"a","v":{"hr":76}}' \
+        | vigil-cat --from json > "$T/big.mp"
+    run sh -c "vigil-norm apply --stats '$T/s' < '$T/big.mp' | vigil-cat --to json"
+    assert_success
+    assert_line --index 0 --partial '"x":[10.0]'
+    assert_line --index 1 --partial '"x":[-10.0]'
+    assert_line --index 2 --partial '"x":[0.2]'
+    run sh -c "vigil-norm apply --stats '$T/s' --clamp 2.5 < '$T/big.mp' | vigil-cat --to json"
+    assert_line --index 0 --partial '"x":[2.5]'
+}
+
+# Raw MessagePack with NaN and Inf readings (JSON cannot carry them).
+write_nan_inf () {
+    /usr/bin/python3 - > "$T/nan.mp" <<'PY'
+import struct, sys
+def s(x): b = x.encode(); return bytes([0xa0 | len(b)]) + b
+def f(x): return b"\xc0" if x is None else b"\xcb" + struct.pack(">d", x)
+def rec(id, hr, spo2):
+    v = bytes([0x82]) + s("hr") + f(hr) + s("spo2") + f(spo2)
+    return bytes([0x82]) + s("id") + s(id) + s("v") + v
+out = rec("a", 60, 97) + rec("a", float("nan"), float("inf")) + rec("b", float("-inf"), None)
+sys.stdout.buffer.write(out)
+PY
+}
+
+@test "missing, nil, NaN and Inf readings are imputed, masked and counted" {
+    printf '%s\n' '{"id":"x","v":{"hr":70,"spo2":95}}' '{"id":"x","v":{"hr":90,"spo2":99}}' \
+        | vigil-cat --from json | vigil-norm fit --stats "$T/s"
+    write_nan_inf
+    printf '%s\n' '{"id":"c","v":{"spo2":99}}' | vigil-cat --from json >> "$T/nan.mp"
+    run sh -c "vigil-norm apply -v --stats '$T/s' < '$T/nan.mp' 2>'$T/err' | vigil-cat --to json"
+    assert_success
+    # a: hr 60 -> (60-80)/10 = -2, spo2 97 -> (97-97)/2 = 0.  Then NaN/Inf: a's last values.
+    assert_line --index 0 --partial '"x":[-2.0,0.0],"mask":[0,0]'
+    assert_line --index 1 --partial '"x":[-2.0,0.0],"mask":[1,1]'
+    # b has no history: the population mean (x = 0); c: hr absent
+    assert_line --index 2 --partial '"x":[0.0,0.0],"mask":[1,1]'
+    assert_line --index 3 --partial '"x":[0.0,1.0],"mask":[1,0]'
+    run cat "$T/err"
+    assert_output --partial "5 readings imputed (1 absent, 2 nil/NaN, 2 Inf; 2 from the key's last value)"
+    refute_output --partial "nan"
+}
+
+@test "--by id: personal baselines side by side (x population, xp personal)" {
+    make_input
+    vigil-norm fit --stats "$T/s" --fields hr < "$T/in.mp"
+    vigil-norm apply --stats "$T/s" --by id --alpha 0.1 --clamp 0 < "$T/in.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/in.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+hr = [r["v"]["hr"] for r in ins]
+m0 = sum(hr) / len(hr); s0 = math.sqrt(sum((x - m0) ** 2 for x in hr) / len(hr))
+state = {}
+a = 0.1
+for r, o in zip(ins, outs):
+    m, var = state.get(r["id"], (m0, s0 * s0))
+    y = r["v"]["hr"]
+    sd = max(math.sqrt(var), 0.1 * s0)
+    assert abs(o["xp"][0] - (y - m) / sd) < 1e-4, (o, m, sd)
+    assert abs(o["x"][0] - (y - m0) / s0) < 1e-5
+    d = y - m
+    state[r["id"]] = (m + a * d, (1 - a) * (var + d * a * d))
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    # personal only: x is the personal scaling, no xp
+    run sh -c "vigil-norm apply --stats '$T/s' --by id --emit personal < '$T/in.mp' | vigil-cat --to json | head -1"
+    refute_output --partial '"xp"'
+    run vigil-norm apply --stats "$T/s" --emit personal < /dev/null
+    assert_failure 2
+    assert_output --partial "needs --by"
+}
+
+@test "fit: --fields leaves others out (apply passes them through); a field never seen is an error" {
+    make_input
+    run vigil-norm fit -v --stats "$T/s" --fields hr < "$T/in.mp"
+    assert_success
+    assert_output --partial "hr: 40 readings, 0 missing"
+    run sh -c "vigil-norm apply --stats '$T/s' < '$T/in.mp' | vigil-cat --to json | head -1"
+    assert_output --partial '"bytes"'
+    run vigil-norm fit --stats "$T/s2" --fields hr,pulse < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "field 'pulse': no readings"
+    [ ! -e "$T/s2" ]
+}
+
+@test "bad stats file: missing, foreign, truncated, corrupted -> exit 1 with the reason" {
+    make_input
+    vigil-norm fit --stats "$T/s" < "$T/in.mp"
+    run vigil-norm apply --stats "$T/nope" < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "cannot open"
+    run vigil-norm apply --stats "$T/in.json" < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "vigil-stats"
+    head -c 40 "$T/s" > "$T/trunc"
+    run vigil-norm apply --stats "$T/trunc" < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "truncated"
+    size=$(wc -c < "$T/s")
+    cp "$T/s" "$T/bad"
+    printf 'Z' | dd of="$T/bad" bs=1 seek=$((size - 5)) conv=notrunc 2>/dev/null
+    run vigil-norm apply --stats "$T/bad" < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "checksum"
+}
+
+@test "a reading not in the stats, a non-numeric reading -> record and field named, exit 1, others go on" {
+    printf '%s\n' '{"id":"a","v":{"hr":70}}' '{"id":"a","v":{"hr":90}}' \
+        | vigil-cat --from json | vigil-norm fit --stats "$T/s"
+    printf '%s\n' '{"id":"a","v":{"hr":70}}' '{"id":"a","v":{"hr":71,"pulse":3}}' \
+        '{"id":"a","v":{"hr":"fast"}}' '{"id":"a","v":{"hr":80}}' | vigil-cat --from json > "$T/bad.mp"
+    run sh -c "vigil-norm apply --stats '$T/s' < '$T/bad.mp' 2>'$T/err' | vigil-cat --to json"
+    assert_success
+    assert_equal "${#lines[@]}" 2
+    run cat "$T/err"
+    assert_line "vigil-norm: record 2: key 'v': reading 'pulse' is not a field of the stats file"
+    assert_line "vigil-norm: record 3: key 'v': reading 'hr' is not a number"
+    run sh -c "vigil-norm apply --stats '$T/s' < '$T/bad.mp' > /dev/null"
+    assert_failure 1
+    run vigil-norm apply --strict --stats "$T/s" < "$T/bad.mp"
+    assert_failure 1
+}
+
+@test "usage: --help lists every option; bad options exit 2" {
+    run vigil-norm --help
+    assert_success
+    for o in --stats --fields --scale --log1p --clamp --by --emit --alpha --floor --idle -v --strict; do
+        assert_output --partial -- "$o"
+    done
+    run vigil-norm apply
+    assert_failure 2
+    assert_output --partial "--stats FILE is required"
+    run vigil-norm apply --stats x --scale robust
+    assert_failure 2
+    run vigil-norm frobnicate
+    assert_failure 2
+    run vigil-norm --version
+    assert_success
+}
