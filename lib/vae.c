@@ -27,6 +27,7 @@ struct _vae_t {
     float *recon;               //  (max_batch, D) reconstruction (scoring)
     const float *xhat;          //  decoder output of the last forward
     bool sampled;               //  last forward used eps (backward allowed)
+    bool recon_is_xhat;         //  scoring by mu: the reconstruction is xhat
 };
 
 int
@@ -178,13 +179,14 @@ s_clamp_lv (float v)
     return v > VAE_LOGVAR_MAX ? VAE_LOGVAR_MAX : v < -VAE_LOGVAR_MAX ? -VAE_LOGVAR_MAX : v;
 }
 
-//  Encoder and heads: fills mu and lv.
+//  Encoder and heads: fills mu and (unless scoring by mu) lv.
 static void
-s_encode (vae_t *self, const float *x, size_t n)
+s_encode (vae_t *self, const float *x, size_t n, bool logvar)
 {
     const float *h = nn_mlp_forward (&self->enc, x, n);
     nn_dense_forward (&self->mu_head, h, self->mu, n);
-    nn_dense_forward (&self->lv_head, h, self->lv, n);
+    if (logvar)
+        nn_dense_forward (&self->lv_head, h, self->lv, n);
 }
 
 //  z from mu, lv and eps (NULL: z = mu), then the decoder.
@@ -207,7 +209,7 @@ void
 vae_forward (vae_t *self, const float *x, size_t n, const float *eps)
 {
     assert (n <= self->max_batch);
-    s_encode (self, x, n);
+    s_encode (self, x, n, true);
     if (eps && eps != self->eps)
         memcpy (self->eps, eps, n * self->arch.nlatent * sizeof (float));
     s_decode (self, n, eps ? self->eps : NULL);
@@ -329,24 +331,37 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
 {
     assert (n <= self->max_batch);
     size_t D = self->arch.nin;
-    s_encode (self, x, n);
+    s_encode (self, x, n, mode != VAE_SCORE_MU);
     if (mode == VAE_SCORE_MU) {
         s_decode (self, n, NULL);
         for (size_t i = 0; i < n; i++) {
             const float *xr = x + i * D, *hr = self->xhat + i * D;
             float *er = self->err + i * D;
+            //  Eight float lanes (vectorisable), each a short partial sum,
+            //  added in double.
+            float lane[8] = {0};
+            size_t d = 0;
+            for (; d + 8 <= D; d += 8)
+                for (size_t k = 0; k < 8; k++) {
+                    float e = xr[d + k] - hr[d + k];
+                    er[d + k] = e * e;
+                    lane[k] += e * e;
+                }
             double s = 0;
-            for (size_t d = 0; d < D; d++) {
+            for (; d < D; d++) {
                 float e = xr[d] - hr[d];
                 er[d] = e * e;
                 s += er[d];
             }
+            for (size_t k = 0; k < 8; k++)
+                s += lane[k];
             score[i] = s;
         }
-        memcpy (self->recon, self->xhat, n * D * sizeof (float));
+        self->recon_is_xhat = true;
     }
     else {
         assert (rng && nsamples >= 1);
+        self->recon_is_xhat = false;
         memset (self->err, 0, n * D * sizeof (float));
         memset (self->recon, 0, n * D * sizeof (float));
         float inv = 1.0f / (float) nsamples;
@@ -372,7 +387,7 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
 const float *
 vae_recon (const vae_t *self)
 {
-    return self->recon;
+    return self->recon_is_xhat ? self->xhat : self->recon;
 }
 
 const float *
