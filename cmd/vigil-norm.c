@@ -1,6 +1,5 @@
 /*  vigil-norm: learn per-field statistics (fit) and scale records with them
     (apply).  See docs/norm.md.  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,10 +13,8 @@ static const char *USAGE =
     "fit reads records and writes the statistics of their readings (v) to a\n"
     "vigil-stats file, in one pass and constant memory.\n"
     "  --stats FILE      the stats file to write (required)\n"
-    "  --fields F,..     the fields, in this order (default: every reading seen,\n"
-    "                    in first-seen order; others are left out)\n"
-    "  --scale S         std: (y - mean) / std (default); robust: (y - median) /\n"
-    "                    (IQR / 1.349)\n"
+    "  --fields F,..     the fields, in order (default: all readings, as first seen)\n"
+    "  --scale S         std: (y-mean)/std (default); robust: (y-median)/(IQR/1.349)\n"
     "  --log1p F,..      fields to scale as sign(v) log1p(|v|) (heavy-tailed)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
@@ -31,15 +28,12 @@ static const char *USAGE =
     "                    personal (x personal) or population (x only)\n"
     "  --alpha A         weight of the newest reading in a baseline (default 0.02)\n"
     "  --floor F         personal divisor >= F x population divisor (default 0.1)\n"
-    "  --idle DUR        drop a key's state after DUR of stream time without\n"
-    "                    records (default 24h; 0 = never)\n"
+    "  --idle DUR        forget a key after DUR of stream time (default 24h; 0 never)\n"
     "\n"
-    "Common options:\n"
-    "  -i EP, -o EP      input and output endpoints (default -: stdin, stdout)\n"
-    "  -v                summary on stderr (fields; imputed readings and keys)\n"
-    "  --strict          stop at the first bad record\n"
-    "  --max-frame SIZE, --producers N, --curve-*   as for every vigil stage\n"
-    "  -h, --help        this text;  --version  the version\n"
+    "Common options: -i EP, -o EP (default -: stdin, stdout); -v summary on\n"
+    "stderr (fit: the fields; apply: imputed readings and keys); --strict (stop\n"
+    "at the first bad record); --max-frame SIZE, --producers N, --curve-* as for\n"
+    "every vigil stage; -h, --help; --version.\n"
     "\n"
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
@@ -54,12 +48,11 @@ static const struct option s_longopts[] = {
 };
 
 typedef struct {
-    bool fit;
+    bool fit, emit_set;
     const char *stats;
     const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS];
     long nfields, nlog1p;
     stats_scale_t scale;
-    bool emit_set;
     norm_opts_t apply;
 } opts_t;
 
@@ -90,12 +83,9 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_FLOOR: o->apply.floor = cli_double (cli, "--floor", arg, 0, 1e6); return 0;
     case O_IDLE: o->apply.idle = cli_duration (cli, "--idle", arg); return 0;
     case O_EMIT:
-        o->emit_set = true;
-        if (!strcmp (arg, "both")) o->apply.emit = NORM_EMIT_BOTH;
-        else if (!strcmp (arg, "personal")) o->apply.emit = NORM_EMIT_PERSONAL;
-        else if (!strcmp (arg, "population")) o->apply.emit = NORM_EMIT_POPULATION;
-        else cli_usage_error (cli, "--emit: '%s' is not both, personal or population", arg);
-        return 0;
+        if (norm_emit_parse (arg, &o->apply.emit))
+            cli_usage_error (cli, "--emit: '%s' is not both, personal or population", arg);
+        return o->emit_set = true, 0;
     }
     return -1;
 }
@@ -116,10 +106,9 @@ main (int argc, char **argv)
         cli_usage_error (&cli, "unexpected argument '%s'", argv[argi + 1]);
     if (!o.stats)
         cli_usage_error (&cli, "--stats FILE is required");
-    if (o.apply.by && !o.emit_set)
-        o.apply.emit = NORM_EMIT_BOTH;
     if (!o.apply.by && o.apply.emit != NORM_EMIT_POPULATION)
         cli_usage_error (&cli, "--emit %s needs --by KEY", o.apply.emit == NORM_EMIT_BOTH ? "both" : "personal");
+    o.apply.emit = o.apply.by && !o.emit_set ? NORM_EMIT_BOTH : o.apply.emit;
 
     char err[ERRLEN], line[512];
     stats_t *stats = o.fit ? NULL : stats_load (o.stats, err);
@@ -144,12 +133,11 @@ main (int argc, char **argv)
     }
     else {
         norm_t *norm = norm_new (stats, &o.apply);
-        while (stage_read (st, &rec) == 1) {
+        while (stage_read (st, &rec) == 1)
             if (norm_apply (norm, &rec, err))
                 stage_reject (st, "%s", err);
             else
                 stage_write (st, &rec);
-        }
         norm_summary (norm, line, sizeof line);
         if (cli.verbose)
             fprintf (stderr, "vigil-norm: %s\n", line);

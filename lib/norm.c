@@ -273,6 +273,20 @@ norm_opts_default (norm_opts_t *opts)
                            .alpha = 0.02, .floor = 0.1, .idle = 86400};
 }
 
+int
+norm_emit_parse (const char *name, norm_emit_t *emit)
+{
+    if (!strcmp (name, "population"))
+        *emit = NORM_EMIT_POPULATION;
+    else if (!strcmp (name, "personal"))
+        *emit = NORM_EMIT_PERSONAL;
+    else if (!strcmp (name, "both"))
+        *emit = NORM_EMIT_BOTH;
+    else
+        return -1;
+    return 0;
+}
+
 //  Size of a MessagePack array header for n entries.
 static size_t
 s_array_header (char *p, size_t n)
@@ -638,6 +652,9 @@ norm_test (bool verbose)
     norm_destroy (&n);
     stats_destroy (&s);
 
+    norm_emit_t e;
+    assert (norm_emit_parse ("personal", &e) == 0 && e == NORM_EMIT_PERSONAL);
+    assert (norm_emit_parse ("all", &e) == -1);
     const char *names[3];
     char l1[] = "hr,spo2", l2[] = "hr,,x", l3[] = "a,b,c,d", l4[] = "hr,hr";
     assert (norm_split (l1, names, 3) == 2 && !strcmp (names[1], "spo2"));

@@ -75,6 +75,9 @@ typedef struct {
     double idle;                //  seconds of stream time before a key is dropped (0 = never)
 } norm_opts_t;
 
+//  "population" / "personal" / "both" -> emit; 0 or -1.
+int
+    norm_emit_parse (const char *name, norm_emit_t *emit);
 //  Defaults: clamp 10, no by, population, alpha 0.02, floor 0.1, idle 24h.
 void
     norm_opts_default (norm_opts_t *opts);
