@@ -72,17 +72,20 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     return 0;
 }
 
-//  Score and write the n waiting records.
+//  Score and write the waiting frames.
 static void
-s_flush (stage_t *st, model_t *m, record_t *recs, size_t *n, const opts_t *o, rng_t *rng)
+s_flush (stage_t *st, model_batch_t *b, const opts_t *o, rng_t *rng)
 {
-    if (*n == 0)
+    size_t n = model_batch_count (b), size;
+    if (n == 0)
         return;
-    model_score (m, recs, *n, &o->s, rng);
-    for (size_t i = 0; i < *n; i++)
-        stage_write (st, &recs[i]);
+    model_batch_score (b, &o->s, rng);
+    for (size_t i = 0; i < n; i++) {
+        const char *data = model_batch_frame (b, i, &size);
+        stage_write_raw (st, 0, data, size);
+    }
     stage_flush (st);
-    *n = 0;
+    model_batch_clear (b);
 }
 
 int
@@ -103,30 +106,29 @@ main (int argc, char **argv)
         cli_fatal (&cli, "%s", err);
     rng_t rng;
     rng_init (&rng, (uint64_t) o.seed, 0);
-    size_t W = model_window (m), F = model_nfields (m), n = 0;
     //  A file is never idle; stdin and ZeroMQ may be.
     bool may_idle = !strcmp (cli.in, "-") || strstr (cli.in, "://");
 
     stage_t *st = stage_new (&cli, false);
-    record_t *recs = xcalloc ((size_t) o.batch, sizeof *recs);
-    for (long i = 0; i < o.batch; i++)
-        record_init (&recs[i]);
+    model_batch_t *b = model_batch_new (m);
+    const msgpack_object *obj;
+    size_t size;
     for (;;) {
+        size_t n = model_batch_count (b);
         if (n > 0 && may_idle && stage_wait_input (st, o.idle) == 0) {
-            s_flush (st, m, recs, &n, &o, &rng);
+            s_flush (st, b, &o, &rng);
             continue;
         }
-        if (stage_read (st, &recs[n]) != 1)
+        if (stage_read_obj (st, &obj) != 1)
             break;
-        if (model_check_window (&recs[n], W, F, err))
+        const char *data = stage_frame_data (st, &size);
+        if (model_batch_add (b, obj, data, size, err))
             stage_reject (st, "%s", err);
-        else if (++n == (size_t) o.batch)
-            s_flush (st, m, recs, &n, &o, &rng);
+        else if (n + 1 == (size_t) o.batch)
+            s_flush (st, b, &o, &rng);
     }
-    s_flush (st, m, recs, &n, &o, &rng);
-    for (long i = 0; i < o.batch; i++)
-        record_destroy (&recs[i]);
-    free (recs);
+    s_flush (st, b, &o, &rng);
+    model_batch_destroy (&b);
     model_destroy (&m);
     return stage_finish (&st);
 }

@@ -342,6 +342,47 @@ model_window_of (const record_t *rec, size_t nfields, size_t *window, char *err)
     return 0;
 }
 
+//  The top k fields of scored row i (after vae_score): by squared error
+//  summed over the window, observed/expected of the newest step in units.
+static size_t
+s_top (model_t *self, size_t i, size_t k, record_top_t *out)
+{
+    size_t W = self->window, F = self->nfields, D = W * F;
+    const float *err = vae_err (self->vae), *rec = vae_recon (self->vae);
+    if (k > F)
+        k = F;
+    if (k > REC_TOP_MAX)
+        k = REC_TOP_MAX;
+    double contrib[REC_TOP_MAX];
+    size_t which[REC_TOP_MAX];
+    size_t have = 0;
+    //  Keep the k largest per-field sums by insertion (k is small).
+    for (size_t f = 0; f < F && k > 0; f++) {
+        double c = 0;
+        for (size_t w = 0; w < W; w++)
+            c += err[i * D + w * F + f];
+        size_t j = have < k ? have++ : k;
+        if (j == k && !(c > contrib[k - 1]))
+            continue;
+        while (j > 0 && c > contrib[j - 1]) {
+            if (j < k)
+                contrib[j] = contrib[j - 1], which[j] = which[j - 1];
+            j--;
+        }
+        contrib[j] = c, which[j] = f;
+    }
+    size_t last = i * D + (W - 1) * F;
+    for (size_t j = 0; j < have; j++) {
+        size_t f = which[j];
+        record_top_t *t = &out[j];
+        snprintf (t->field, sizeof t->field, "%s", stats_field (self->stats, f));
+        t->contrib = contrib[j];
+        t->observed = stats_to_units (self->stats, f, self->xb[last + f]);
+        t->expected = stats_to_units (self->stats, f, rec[last + f]);
+    }
+    return have;
+}
+
 void
 model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
              rng_t *rng)
@@ -354,46 +395,197 @@ model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *
     }
     vae_score (self->vae, self->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
                self->score);
-    const float *err = vae_err (self->vae), *rec = vae_recon (self->vae);
-    size_t k = opts->topk < F ? opts->topk : F;
-    if (k > REC_TOP_MAX)
-        k = REC_TOP_MAX;
-    double contrib[REC_TOP_MAX + 1];
-    size_t which[REC_TOP_MAX + 1];
     for (size_t i = 0; i < n; i++) {
         record_t *r = &recs[i];
         r->score = self->score[i];
         r->has |= REC_SCORE;
-        //  Keep the k largest per-field sums by insertion (k is small).
-        size_t have = 0;
-        for (size_t f = 0; f < F && k > 0; f++) {
-            double c = 0;
-            for (size_t w = 0; w < W; w++)
-                c += err[i * D + w * F + f];
-            size_t j = have < k ? have++ : k;
-            if (j == k && !(c > contrib[k - 1]))
-                continue;
-            while (j > 0 && c > contrib[j - 1]) {
-                if (j < k)
-                    contrib[j] = contrib[j - 1], which[j] = which[j - 1];
-                j--;
-            }
-            contrib[j] = c, which[j] = f;
-        }
-        r->ntop = have;
-        size_t last = i * D + (W - 1) * F;
-        for (size_t j = 0; j < have; j++) {
-            size_t f = which[j];
-            record_top_t *t = &r->top[j];
-            snprintf (t->field, sizeof t->field, "%s", stats_field (self->stats, f));
-            t->contrib = contrib[j];
-            t->observed = stats_to_units (self->stats, f, self->xb[last + f]);
-            t->expected = stats_to_units (self->stats, f, rec[last + f]);
-        }
-        if (k > 0)
+        r->ntop = s_top (self, i, opts->topk, r->top);
+        if (opts->topk > 0)
             r->has |= REC_TOP;
         record_extra_set_str (r, "model", self->hex);
     }
+}
+
+struct _model_batch_t {
+    model_t *m;                 //  borrowed
+    size_t n;                   //  frames held
+    char *raw;                  //  input frames, concatenated
+    size_t raw_len, raw_cap;
+    size_t *off, *len;          //  (max_batch) spans of the input frames
+    msgpack_sbuffer out;        //  output frames, concatenated
+    size_t *ooff, *olen;        //  (max_batch) spans of the output frames
+    size_t *kv;                 //  (kv_cap x 2) key offset, pair length
+    size_t kv_cap;
+};
+
+model_batch_t *
+model_batch_new (model_t *model)
+{
+    model_batch_t *self = xcalloc (1, sizeof *self);
+    size_t B = vae_max_batch (model->vae);
+    self->m = model;
+    self->off = xmalloc (B * sizeof (size_t));
+    self->len = xmalloc (B * sizeof (size_t));
+    self->ooff = xmalloc (B * sizeof (size_t));
+    self->olen = xmalloc (B * sizeof (size_t));
+    msgpack_sbuffer_init (&self->out);
+    return self;
+}
+
+void
+model_batch_destroy (model_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    model_batch_t *self = *self_p;
+    free (self->raw);
+    free (self->off);
+    free (self->len);
+    free (self->ooff);
+    free (self->olen);
+    free (self->kv);
+    msgpack_sbuffer_destroy (&self->out);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+model_batch_add (model_batch_t *self, const msgpack_object *obj, const char *data,
+                 size_t size, char *err)
+{
+    model_t *m = self->m;
+    size_t W = m->window, F = m->nfields, D = W * F;
+    assert (self->n < vae_max_batch (m->vae));
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP)
+        return errf (err, "not a map");
+    long nx = mp_count_floats (obj, "x");
+    if (nx < 0)
+        return errf (err, "key 'x': missing (expected a window of %zu x %zu floats)", W, F);
+    double w;
+    if (mp_get_double (obj, "w", &w) == 0 && w != (double) W)
+        return errf (err, "key 'w': window of %g steps, the model expects %zu", w, W);
+    if ((size_t) nx != D)
+        return errf (err, "key 'x': %ld values, expected %zu (window %zu x %zu fields)", nx, D,
+                     W, F);
+    float *x = m->xb + self->n * D;
+    if (mp_get_floats (obj, "x", x, D))
+        return errf (err, "key 'x': not an array of numbers");
+    for (size_t i = 0; i < D; i++)
+        if (!isfinite (x[i]))
+            return errf (err, "key 'x': value %zu is not finite", i + 1);
+    xgrow ((void **) &self->raw, &self->raw_cap, self->raw_len + size, 1);
+    memcpy (self->raw + self->raw_len, data, size);
+    self->off[self->n] = self->raw_len;
+    self->len[self->n] = size;
+    self->raw_len += size;
+    self->n++;
+    return 0;
+}
+
+size_t
+model_batch_count (const model_batch_t *self)
+{
+    return self->n;
+}
+
+//  True if the packed key at p (klen bytes) is the str name.
+static bool
+s_key_is (const char *p, size_t klen, const char *name)
+{
+    size_t n = strlen (name);
+    unsigned char c = (unsigned char) p[0];
+    if ((c & 0xe0) == 0xa0 && (c & 0x1f) == n && klen == n + 1)
+        return !memcmp (p + 1, name, n);
+    if (c == 0xd9 && klen == n + 2 && (unsigned char) p[1] == n)
+        return !memcmp (p + 2, name, n);
+    return false;
+}
+
+//  Append frame i with its score, top and model to the output.
+static void
+s_batch_emit (model_batch_t *self, size_t i, const record_top_t *top, size_t ntop, bool has_top)
+{
+    const char *p = self->raw + self->off[i], *end = p + self->len[i];
+    unsigned char c = (unsigned char) p[0];
+    size_t npairs, hdr;
+    if ((c & 0xf0) == 0x80)
+        npairs = c & 0x0f, hdr = 1;
+    else if (c == 0xde)
+        npairs = ((size_t) (unsigned char) p[1] << 8) | (unsigned char) p[2], hdr = 3;
+    else {
+        assert (c == 0xdf);
+        npairs = ((size_t) (unsigned char) p[1] << 24) | ((size_t) (unsigned char) p[2] << 16)
+               | ((size_t) (unsigned char) p[3] << 8) | (unsigned char) p[4];
+        hdr = 5;
+    }
+    xgrow ((void **) &self->kv, &self->kv_cap, 2 * npairs, sizeof (size_t));
+    size_t kept = 0;
+    const char *q = p + hdr;
+    for (size_t j = 0; j < npairs; j++) {
+        long klen = frame_scan (q, (size_t) (end - q));
+        long vlen = klen > 0 ? frame_scan (q + klen, (size_t) (end - q - klen)) : -1;
+        assert (klen > 0 && vlen > 0);      //  the frame was unpacked already
+        if (!s_key_is (q, (size_t) klen, "score") && !s_key_is (q, (size_t) klen, "top")
+            && !s_key_is (q, (size_t) klen, "model")) {
+            self->kv[2 * kept] = (size_t) (q - p);
+            self->kv[2 * kept + 1] = (size_t) (klen + vlen);
+            kept++;
+        }
+        q += klen + vlen;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->out, msgpack_sbuffer_write);
+    self->ooff[i] = self->out.size;
+    msgpack_pack_map (&pk, kept + 2 + has_top);
+    for (size_t j = 0; j < kept; j++)
+        msgpack_sbuffer_write (&self->out, p + self->kv[2 * j], self->kv[2 * j + 1]);
+    mp_pack_kv_double (&pk, "score", self->m->score[i]);
+    if (has_top) {
+        mp_pack_str (&pk, "top");
+        msgpack_pack_array (&pk, ntop);
+        for (size_t j = 0; j < ntop; j++) {
+            msgpack_pack_array (&pk, 4);
+            mp_pack_str (&pk, top[j].field);
+            msgpack_pack_double (&pk, top[j].contrib);
+            msgpack_pack_double (&pk, top[j].observed);
+            msgpack_pack_double (&pk, top[j].expected);
+        }
+    }
+    mp_pack_kv_str (&pk, "model", self->m->hex);
+    self->olen[i] = self->out.size - self->ooff[i];
+}
+
+void
+model_batch_score (model_batch_t *self, const model_score_opts_t *opts, rng_t *rng)
+{
+    model_t *m = self->m;
+    size_t n = self->n;
+    if (n == 0)
+        return;
+    vae_score (m->vae, m->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
+               m->score);
+    self->out.size = 0;
+    record_top_t top[REC_TOP_MAX];
+    for (size_t i = 0; i < n; i++) {
+        size_t ntop = s_top (m, i, opts->topk, top);
+        s_batch_emit (self, i, top, ntop, opts->topk > 0);
+    }
+}
+
+const char *
+model_batch_frame (const model_batch_t *self, size_t i, size_t *size)
+{
+    assert (i < self->n);
+    *size = self->olen[i];
+    return self->out.data + self->ooff[i];
+}
+
+void
+model_batch_clear (model_batch_t *self)
+{
+    self->n = 0;
+    self->raw_len = 0;
+    self->out.size = 0;
 }
 
 //  ------------------------------------------------------------- training
@@ -882,6 +1074,68 @@ model_test (bool verbose)
     assert (model_check_window (&recs[3], W, F, err) == -1 && strstr (err, "key 'w'"));
     recs[2].has &= ~REC_X;
     assert (model_check_window (&recs[2], W, F, err) == -1 && strstr (err, "missing"));
+    //  The raw-frame batch gives the same scores and keeps every other key.
+    {
+        model_batch_t *b = model_batch_new (m2);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        msgpack_unpacked u;
+        msgpack_unpacked_init (&u);
+        record_extra_set_str (&recs[0], "note", "kept");
+        recs[0].x[3] = 0.25f;
+        record_x_resize (&recs[1], D);
+        record_extra_del (&recs[3], "w");
+        recs[2].has |= REC_X;
+        for (int i = 0; i < 4; i++) {
+            sb.size = 0;
+            record_encode (&recs[i], &sb);
+            size_t off = 0;
+            assert (msgpack_unpack_next (&u, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS);
+            assert (model_batch_add (b, &u.data, sb.data, sb.size, err) == 0);
+        }
+        model_score (m2, recs, 4, &so, &r);
+        model_batch_score (b, &so, &r);
+        assert (model_batch_count (b) == 4);
+        record_t out;
+        record_init (&out);
+        for (size_t i = 0; i < 4; i++) {
+            size_t size, off = 0;
+            const char *data = model_batch_frame (b, i, &size);
+            assert (msgpack_unpack_next (&u, data, size, &off) == MSGPACK_UNPACK_SUCCESS);
+            assert (off == size && record_decode (&out, &u.data, err) == 0);
+            assert (out.score == recs[i].score && out.ntop == 3);
+            assert (!strcmp (out.top[0].field, recs[i].top[0].field));
+            assert (out.top[0].expected == recs[i].top[0].expected);
+            assert (out.nx == D && !memcmp (out.x, recs[i].x, D * sizeof (float)));
+            size_t hs;
+            const char *h = record_extra_get (&out, "model", &hs);
+            assert (h && hs == 17 && !memcmp (h + 1, model_hash_hex (m2), 16));
+            //  Scoring a scored frame replaces score/top/model, adds nothing.
+            if (i == 0) {
+                assert (record_extra_get (&out, "note", &hs));
+                model_batch_t *b2 = model_batch_new (m2);
+                assert (model_batch_add (b2, &u.data, data, size, err) == 0);
+                model_batch_score (b2, &so, &r);
+                size_t size2;
+                model_batch_frame (b2, 0, &size2);
+                assert (size2 == size);
+                model_batch_destroy (&b2);
+            }
+        }
+        bad[0] = 0;
+        msgpack_sbuffer_clear (&sb);
+        msgpack_pack_map (&(msgpack_packer) {&sb, msgpack_sbuffer_write}, 0);
+        size_t off = 0;
+        msgpack_unpack_next (&u, sb.data, sb.size, &off);
+        assert (model_batch_add (b, &u.data, sb.data, sb.size, err) == -1 && strstr (err, "missing"));
+        model_batch_clear (b);
+        assert (model_batch_count (b) == 0);
+        record_destroy (&out);
+        msgpack_unpacked_destroy (&u);
+        msgpack_sbuffer_destroy (&sb);
+        model_batch_destroy (&b);
+        model_batch_destroy (&b);
+    }
     for (int i = 0; i < 4; i++)
         record_destroy (&recs[i]);
 

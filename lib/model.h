@@ -111,6 +111,34 @@ void
     model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
                  rng_t *rng);
 
+//  Raw frames in, raw frames out: the fast path of vigil-score.  A batch
+//  keeps up to max_batch frames' bytes and their windows; scoring writes each
+//  frame back with every key as it came (byte for byte, in order) except
+//  `score`, `top` and `model`, which are appended (replacing old ones).
+typedef struct _model_batch_t model_batch_t;
+
+//  A batch for the model (borrowed; must outlive the batch).  Caller owns.
+model_batch_t *
+    model_batch_new (model_t *model);
+void
+    model_batch_destroy (model_batch_t **self_p);
+//  Add a frame (obj, and its raw bytes): 0, or -1 + err naming the key when
+//  it is not a window of the model's shape (then nothing is added).
+int
+    model_batch_add (model_batch_t *self, const msgpack_object *obj, const char *data,
+                     size_t size, char *err);
+size_t
+    model_batch_count (const model_batch_t *self);
+//  Score the frames added; afterwards model_batch_frame (i) gives frame i's
+//  output bytes (borrowed until the next clear).
+void
+    model_batch_score (model_batch_t *self, const model_score_opts_t *opts, rng_t *rng);
+const char *
+    model_batch_frame (const model_batch_t *self, size_t i, size_t *size);
+//  Forget the frames (buffers are kept).
+void
+    model_batch_clear (model_batch_t *self);
+
 //  ---------------------------------------------------------------- training
 
 //  Windows held in memory: (count, D) floats and a label per window (-1 =
