@@ -1,0 +1,124 @@
+#!/bin/sh
+# compare.sh: the VAE against the baselines (Random Forest, HMM, Isolation
+# Forest) on the same simulated streams, as in the paper's Fig. 4.
+#
+#   pipelines/compare.sh [OUTDIR]
+#
+# Streams (vigil-sim, one seed each): a normal training stream, a normal
+# validation stream, a labelled training stream with anomalies (for the
+# supervised Random Forest only) and a labelled test stream with every kind
+# of anomaly.  All go through the same vigil-norm (fitted on the normal
+# training stream) and vigil-window.  The unsupervised models (VAE, HMM,
+# IForest) train on the normal stream and their thresholds are fitted by
+# vigil-thresh on the validation scores without labels (peaks over
+# threshold by default); the Random Forest decides by majority vote (score
+# > 0.5).  The test stream is scored, thresholded and judged
+# by vigil-eval; one table (rows = models) and the Fig. 4 bar chart come
+# from vigil-eval --compare.
+#
+# Environment (defaults in brackets): BIN [./bin], PATIENTS [12],
+# TRAIN_DUR [2h], VAL_DUR [1h], TEST_DUR [3h], RATE [1.5 anomalous events
+# per patient-hour in the labelled streams], W [10], SEED [1],
+# THRESH ["--method pot"], RF_TREES [50], EPOCHS [100], KEEP=1 keeps the
+# intermediate streams.  Prints the table on stdout and the folder of the
+# plots and reports on its last line.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/bin}
+PATH="$BIN:$PATH"
+export PATH OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+PATIENTS=${PATIENTS:-12}
+TRAIN_DUR=${TRAIN_DUR:-2h}
+VAL_DUR=${VAL_DUR:-1h}
+TEST_DUR=${TEST_DUR:-3h}
+RATE=${RATE:-1.5}
+W=${W:-10}
+SEED=${SEED:-1}
+THRESH=${THRESH:---method pot}
+RF_TREES=${RF_TREES:-50}
+EPOCHS=${EPOCHS:-100}
+OUT=${1:-$(mktemp -d "${TMPDIR:-/tmp}/vigil-compare.XXXXXX")}
+mkdir -p "$OUT"
+D="$OUT/data"
+mkdir -p "$D"
+say() { echo "compare: $*" >&2; }
+
+for p in vigil-sim vigil-norm vigil-window vigil-train vigil-score vigil-thresh \
+         vigil-eval vigil-rf vigil-hmm vigil-iforest jq; do
+    command -v "$p" >/dev/null || { echo "compare: $p not found (build with make)" >&2; exit 1; }
+done
+
+say "simulating $PATIENTS patients: train $TRAIN_DUR, validation $VAL_DUR, test $TEST_DUR"
+sim() { vigil-sim --patients "$PATIENTS" "$@"; }
+sim --duration "$TRAIN_DUR" --seed "$SEED" --no-anomalies > "$D/train.mp"
+sim --duration "$VAL_DUR" --seed $((SEED + 1)) --no-anomalies > "$D/val.mp"
+sim --duration "$TRAIN_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
+sim --duration "$TEST_DUR" --seed $((SEED + 3)) --anomaly-rate "$RATE" > "$D/test.mp"
+
+vigil-norm fit --stats "$D/stats" < "$D/train.mp"
+for s in train val labelled test; do
+    # the supervised training stream is strided: overlapping windows add
+    # little for a forest and cost time
+    stride=1
+    [ "$s" = labelled ] && stride=5
+    vigil-norm apply --stats "$D/stats" < "$D/$s.mp" \
+        | vigil-window --size "$W" --stride "$stride" > "$D/$s.w"
+done
+
+say "training VAE, HMM, IForest on normal windows; RF on labelled windows"
+vigil-train --stats "$D/stats" -m "$D/vae.model" -q --epochs "$EPOCHS" < "$D/train.w"
+vigil-hmm train --model "$D/hmm.model" < "$D/train.w"
+vigil-iforest train --model "$D/iforest.model" < "$D/train.w"
+vigil-rf train --model "$D/rf.model" --trees "$RF_TREES" < "$D/labelled.w"
+
+score() {
+    case "$1" in
+    vae) vigil-score --model "$D/vae.model" ;;
+    *) "vigil-$1" score --model "$D/$1.model" ;;
+    esac
+}
+
+reports=""
+for m in vae rf hmm iforest; do
+    case $m in
+    vae) name=VAE ;; rf) name="Random Forest" ;; hmm) name=HMM ;; iforest) name=IForest ;;
+    esac
+    say "$name: scoring validation and test streams"
+    if [ $m = rf ]; then
+        # a supervised classifier decides by its own rule, the majority vote
+        # (score > 0.5); a label-free threshold on normal validation scores
+        # (nearly all 0) would be meaningless for it
+        score $m < "$D/test.w" \
+            | vigil-eval --thr 0.5 --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
+    else
+        # shellcheck disable=SC2086
+        score $m < "$D/val.w" | vigil-thresh fit -t "$D/$m.thresh" $THRESH
+        score $m < "$D/test.w" | vigil-thresh apply -t "$D/$m.thresh" \
+            | vigil-eval --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
+    fi
+    reports="$reports $OUT/$m.json"
+done
+
+# One table, rows = models: the paper's metrics and PR AUC, pointwise, on the
+# test stream; the paper's own VAE figures last, for reference.
+fmt='%-14s %9s %9s %9s %11s %9s %9s %9s\n'
+# shellcheck disable=SC2059
+printf "$fmt" model accuracy precision recall specificity F1 "ROC AUC" "PR AUC"
+for r in $reports; do
+    jq -r '[.name, (.pointwise | .accuracy, .precision, .recall, .specificity, .f1,
+            .roc_auc, .pr_auc)] | map(if type == "number" then (. * 10000 | round / 10000 | tostring)
+            else (. // "-") end) | @tsv' "$r"
+done | while IFS="$(printf '\t')" read -r name a p r s f roc pr; do
+    # shellcheck disable=SC2059
+    printf "$fmt" "$name" "$a" "$p" "$r" "$s" "$f" "$roc" "$pr"
+done
+jq -r '.paper | [.accuracy, .precision, .recall, .specificity, .f1, .roc_auc] | map(tostring) | @tsv' \
+    "$OUT/vae.json" | while IFS="$(printf '\t')" read -r a p r s f roc; do
+    # shellcheck disable=SC2059
+    printf "$fmt" "paper's VAE" "$a" "$p" "$r" "$s" "$f" "$roc" "-"
+done
+# Fig. 4: the bar chart of the same reports (and its side-by-side text)
+# shellcheck disable=SC2086
+vigil-eval --compare --paper --plots "$OUT" $reports > "$OUT/compare.txt"
+[ "${KEEP:-0}" = 1 ] || rm -rf "$D"
+echo "compare: reports and plots in $OUT (Fig. 4: $OUT/compare.png)"
