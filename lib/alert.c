@@ -2,8 +2,10 @@
 
     Invariants: `inc` holds exactly the open incidents (one per id); the
     queue holds messages not yet taken by alert_mgr_next, in the order they
-    happened.  Time is the stream's `t`, never the wall clock, so a replayed
-    stream gives the same alerts.  */
+    happened.  Time is the stream clock (the largest `t` seen so far), never
+    the wall clock, so re-running a stream gives the same alerts, and a
+    record whose own `t` is out of line (replay, clock skew) is placed at the
+    stream's present.  */
 #include "alert.h"
 
 #include <assert.h>
@@ -29,6 +31,7 @@ struct _alert_mgr_t {
     alert_t *q;                 //  (nq) queued messages, taken from qhead
     size_t nq, qhead, q_cap;
     uint64_t incidents, messages, suppressed;
+    double now;                 //  stream clock: the largest t seen so far
 };
 
 static const char *s_clinical[] = {
@@ -50,6 +53,7 @@ alert_mgr_new (const alert_opts_t *opts)
 {
     alert_mgr_t *self = xcalloc (1, sizeof *self);
     self->o = *opts;
+    self->now = -INFINITY;
     return self;
 }
 
@@ -100,7 +104,12 @@ alert_mgr_feed (alert_mgr_t *self, const record_t *rec, char *err)
         return errf (err, "key 'anomaly': missing (run vigil-thresh apply first)");
     if (rec->anomaly && (!(rec->has & REC_SCORE) || !isfinite (rec->score)))
         return errf (err, "key 'score': missing or not a number");
-    double t = rec->t;
+    //  Time is the stream clock, not the record's own t: a replayed or
+    //  clock-skewed device (both are attacks this must report) sends times
+    //  out of line, and must neither reopen nor close incidents by it.
+    if (!(rec->t <= self->now))
+        self->now = rec->t;
+    double t = self->now;
     //  close the incidents that went quiet (any patient's)
     for (size_t i = 0; i < self->ninc;)
         if (t - self->inc[i].a.t_last > self->o.quiet)
@@ -381,6 +390,8 @@ alert_test (bool verbose)
             assert (alert_mgr_feed (m, &r, err) == 0);
         }
     }
+    s_rec (&r, "p1", 5, true, 6, "spo2", 9, "loss", 1);        //  replayed old t: same incident
+    alert_mgr_feed (m, &r, err);
     s_rec (&r, "p1", 140, true, 20, "spo2", 9, "loss", 1);     //  update: 30 s after open
     alert_mgr_feed (m, &r, err);
     s_rec (&r, "p3", 250, false, 1, "hr", 1, "loss", 1);        //  closes p1 (140+60) and p2
@@ -398,9 +409,9 @@ alert_test (bool verbose)
             printf ("%s\n", buf);
         assert (n < 7 && a.event == want_ev[n] && !strcmp (a.id, want_id[n]));
         if (n == 2)
-            assert (a.peak == 20 && a.suppressed == 10 && a.t == 140);
+            assert (a.peak == 20 && a.suppressed == 11 && a.t == 140);
         if (n == 3) {
-            assert (a.clinical && a.nflagged == 12 && a.t_last - a.t_start == 40 && a.t == 200);
+            assert (a.clinical && a.nflagged == 13 && a.t_last - a.t_start == 40 && a.t == 200);
             assert (strstr (buf, "spo2 84 (expected 97)") && strstr (buf, "clinical"));
             assert (strstr (buf, "0123456789abcdef") && strstr (buf, "thr 5"));
             char *js = alert_format_json (&a);
@@ -417,7 +428,7 @@ alert_test (bool verbose)
     assert (n == 7);
     uint64_t inc, msg, sup;
     alert_mgr_counts (m, &inc, &msg, &sup);
-    assert (inc == 3 && msg == 7 && sup == 10);
+    assert (inc == 3 && msg == 7 && sup == 11);
     record_destroy (&r);
     alert_mgr_destroy (&m);
     //  publisher: a subscriber receives the alert

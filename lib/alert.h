@@ -4,7 +4,9 @@
     Consecutive flagged windows of one patient (`id`) form an incident: it
     opens at the first flag, is updated while flags go on, and closes once
     `quiet` seconds of stream time (`t`) pass without a flag for that patient
-    (the same grouping vigil-thresh's alarm budget counts).  Messages are
+    (the same grouping vigil-thresh's alarm budget counts).  Stream time
+    is the largest `t` seen so far, so a replayed or clock-skewed record is
+    placed at the present rather than in its claimed past.  Messages are
     rate-limited: an update is sent only when the peak score rose and at least
     `rate_limit` seconds after the incident's previous message; opens and
     closes are always sent.  Each message carries the patient, the time, the
