@@ -21,9 +21,9 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 if [ "${DEMO_SHORT:-0}" = 1 ]; then
-    PATIENTS=4 TRAIN=1h VAL=1h EPOCHS=6 TESTP=4 TESTDUR=2h
+    PATIENTS=4 TRAIN=1h VAL=1h EPOCHS=6 TESTP=4 TESTDUR=2h ROUNDS=1
 else
-    PATIENTS=10 TRAIN=2h VAL=2h EPOCHS=30 TESTP=8 TESTDUR=2h
+    PATIENTS=10 TRAIN=2h VAL=2h EPOCHS=30 TESTP=8 TESTDUR=2h ROUNDS=2
 fi
 W=10
 RISK=${DEMO_RISK:-1e-4}
@@ -32,11 +32,11 @@ KINDS="spoofing false_data replay flooding delay stuck spike drift dropout batte
 t0=$(date +%s)
 step() { printf '== %s (%ss)\n' "$1" $(( $(date +%s) - t0 )); }
 
-# Test scenario: every kind twice, on TESTP patients; each patient gets
+# Test scenario: every kind ROUNDS times, on TESTP patients; each patient gets
 # events of 5 minutes with 25 quiet minutes between them (from minute 10).
 scenario="$OUT/test-scenario.txt"
 i=0
-for round in 1 2; do
+for round in $(seq "$ROUNDS"); do
     for k in $KINDS; do
         p=$(( i % TESTP + 1 ))
         slot=$(( i / TESTP ))
@@ -56,21 +56,22 @@ windows < "$OUT/train.mp" > "$OUT/train.win"
 
 # A small labelled stream only for the per-epoch metrics of Fig. 3 (never
 # for training, never for the threshold).
-vigil-sim --patients 2 --duration 1h --seed 14 --anomaly-rate 4 | windows > "$OUT/eval.win"
+vigil-sim --patients 2 --duration 1h --seed 14 --anomaly-rate 4 > "$OUT/eval.mp"
+windows < "$OUT/eval.mp" > "$OUT/eval.win"
 
 step "train the VAE (at most $EPOCHS epochs)"
 vigil-train --stats "$OUT/stats.vs" -m "$OUT/model.vm" --epochs "$EPOCHS" --patience 5 \
     --log "$OUT/train-log.csv" --eval "$OUT/eval.win" -q -i "$OUT/train.win"
 
 step "fit the threshold on a separate normal validation stream (no labels)"
-vigil-sim --patients "$PATIENTS" --duration "$VAL" --seed 12 --no-anomalies | windows \
-    | vigil-score --model "$OUT/model.vm" \
+vigil-sim --patients "$PATIENTS" --duration "$VAL" --seed 12 --no-anomalies > "$OUT/val.mp"
+windows < "$OUT/val.mp" | vigil-score --model "$OUT/model.vm" \
     | vigil-thresh fit -t "$OUT/thresh.vt" --method pot --risk "$RISK" -v 2>&1 \
     | sed -n 's/^vigil-thresh: method/threshold: method/p'
 
-step "score the test stream (every anomaly kind twice)"
-vigil-sim --patients "$TESTP" --duration "$TESTDUR" --seed 13 --scenario "$scenario" | windows \
-    | vigil-score --model "$OUT/model.vm" \
+step "score the test stream (every anomaly kind, $ROUNDS x)"
+vigil-sim --patients "$TESTP" --duration "$TESTDUR" --seed 13 --scenario "$scenario" > "$OUT/test.mp"
+windows < "$OUT/test.mp" | vigil-score --model "$OUT/model.vm" \
     | vigil-thresh apply -t "$OUT/thresh.vt" > "$OUT/test.scored"
 
 step "evaluate"
