@@ -412,6 +412,7 @@ struct _model_batch_t {
     char *raw;                  //  input frames, concatenated
     size_t raw_len, raw_cap;
     size_t *off, *len;          //  (max_batch) spans of the input frames
+    bool *scored;               //  (max_batch) frame has score/top/model already
     msgpack_sbuffer out;        //  output frames, concatenated
     size_t *ooff, *olen;        //  (max_batch) spans of the output frames
     size_t *kv;                 //  (kv_cap x 2) key offset, pair length
@@ -426,6 +427,7 @@ model_batch_new (model_t *model)
     self->m = model;
     self->off = xmalloc (B * sizeof (size_t));
     self->len = xmalloc (B * sizeof (size_t));
+    self->scored = xmalloc (B * sizeof (bool));
     self->ooff = xmalloc (B * sizeof (size_t));
     self->olen = xmalloc (B * sizeof (size_t));
     msgpack_sbuffer_init (&self->out);
@@ -441,6 +443,7 @@ model_batch_destroy (model_batch_t **self_p)
     free (self->raw);
     free (self->off);
     free (self->len);
+    free (self->scored);
     free (self->ooff);
     free (self->olen);
     free (self->kv);
@@ -475,6 +478,7 @@ model_batch_add (model_batch_t *self, const msgpack_object *obj, const char *dat
             return errf (err, "key 'x': value %zu is not finite", i + 1);
     xgrow ((void **) &self->raw, &self->raw_cap, self->raw_len + size, 1);
     memcpy (self->raw + self->raw_len, data, size);
+    self->scored[self->n] = mp_get (obj, "score") || mp_get (obj, "top") || mp_get (obj, "model");
     self->off[self->n] = self->raw_len;
     self->len[self->n] = size;
     self->raw_len += size;
@@ -518,9 +522,16 @@ s_batch_emit (model_batch_t *self, size_t i, const record_top_t *top, size_t nto
                | ((size_t) (unsigned char) p[3] << 8) | (unsigned char) p[4];
         hdr = 5;
     }
-    xgrow ((void **) &self->kv, &self->kv_cap, 2 * npairs, sizeof (size_t));
+    xgrow ((void **) &self->kv, &self->kv_cap, 2 * npairs + 2, sizeof (size_t));
     size_t kept = 0;
     const char *q = p + hdr;
+    if (!self->scored[i]) {
+        //  Nothing to replace: every pair is kept, as one span.
+        self->kv[0] = hdr;
+        self->kv[1] = self->len[i] - hdr;
+        kept = npairs;
+        npairs = 0;
+    }
     for (size_t j = 0; j < npairs; j++) {
         long klen = frame_scan (q, (size_t) (end - q));
         long vlen = klen > 0 ? frame_scan (q + klen, (size_t) (end - q - klen)) : -1;
@@ -537,7 +548,7 @@ s_batch_emit (model_batch_t *self, size_t i, const record_top_t *top, size_t nto
     msgpack_packer_init (&pk, &self->out, msgpack_sbuffer_write);
     self->ooff[i] = self->out.size;
     msgpack_pack_map (&pk, kept + 2 + has_top);
-    for (size_t j = 0; j < kept; j++)
+    for (size_t j = 0; j < (self->scored[i] ? kept : 1); j++)
         msgpack_sbuffer_write (&self->out, p + self->kv[2 * j], self->kv[2 * j + 1]);
     mp_pack_kv_double (&pk, "score", self->m->score[i]);
     if (has_top) {
