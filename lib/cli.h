@@ -12,7 +12,7 @@
         --producers N       end a ZeroMQ input after N end-of-stream frames
         --hwm N             ZeroMQ high-water mark, frames (default 1000)
         --linger DUR        ZeroMQ output: how long to wait at exit for
-                            undelivered frames (default: until delivered)
+                            undelivered frames (default 30s)
         --drain DUR         ZeroMQ input: after SIGTERM, keep reading while
                             frames arrive within DUR (default 200ms)
         --seq-check         account for per-id sequence numbers of the input

@@ -352,6 +352,7 @@ struct _frame_writer_t {
     zsock_t *sock[FRAME_MAX_FANOUT];    //  ZeroMQ: one PUSH socket per peer list entry
     uint64_t sent[FRAME_MAX_FANOUT];    //  frames sent on each socket
     size_t nsock, next;         //  sockets, round-robin position
+    int linger_ms;              //  how long close waits for a peer (-1 forever)
     uint64_t count;
     bool failed;
 };
@@ -377,8 +378,9 @@ s_push_new (const char *endpoint, const frame_opts_t *opts, char *err)
         return NULL;
     }
     zsock_set_sndhwm (sock, opts && opts->hwm ? opts->hwm : 1000);
-    //  linger_ms: 0 = until delivered, -2 = drop at once, else milliseconds
-    int linger = !opts || !opts->linger_ms ? -1 : opts->linger_ms == -2 ? 0 : opts->linger_ms;
+    //  linger_ms: 0 = the default, -2 = drop at once, else milliseconds
+    int linger = !opts || !opts->linger_ms ? FRAME_LINGER_DEFAULT_MS
+               : opts->linger_ms == -2 ? 0 : opts->linger_ms;
     zsock_set_linger (sock, linger);
     if (frame_curve_apply (sock, opts, err)) {
         zsock_destroy (&sock);
@@ -420,6 +422,8 @@ frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
                 free (list);
                 goto fail;
             }
+            self->linger_ms = !opts || !opts->linger_ms ? FRAME_LINGER_DEFAULT_MS
+                            : opts->linger_ms == -2 ? 0 : opts->linger_ms;
             self->sock[self->nsock] = s_push_new (ep, opts, err);
             if (!self->sock[self->nsock]) {
                 free (list);
@@ -555,6 +559,13 @@ frame_writer_close (frame_writer_t **self_p, char *err)
             eos[n++] = (char) 0xcf;
             for (int b = 7; b >= 0; b--)
                 eos[n++] = (char) ((self->sent[i] >> (8 * b)) & 0xff);
+            //  a peer that is gone (or stuck) must not hang the exit forever
+            zmq_pollitem_t item = {.socket = zsock_resolve (self->sock[i]), .events = ZMQ_POLLOUT};
+            if (zmq_poll (&item, 1, self->linger_ms) <= 0) {
+                rc = errf (err, "peer %zu of %zu took no end of stream within the linger time; "
+                           "frames queued for it are lost", i + 1, self->nsock);
+                continue;
+            }
             if (s_send_one (self, i, eos, n, err))
                 rc = -1;
         }

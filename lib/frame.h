@@ -32,13 +32,14 @@
 #include "util.h"
 
 #define FRAME_MAX_DEFAULT (4u << 20)     //  4 MiB
+#define FRAME_LINGER_DEFAULT_MS 30000    //  a writer waits 30 s at exit for a gone peer
 
 typedef struct {
     size_t max_frame;           //  largest accepted frame, bytes (0 = default)
     int producers;              //  ZeroMQ reader: end after this many EOS (0 = 1)
     int hwm;                    //  ZeroMQ high-water mark (0 = 1000 frames)
     int linger_ms;              //  ZeroMQ writer: wait at close for delivery, ms
-                                //  (0 = until delivered, -2 = not at all)
+                                //  (0 = FRAME_LINGER_DEFAULT_MS, -2 = not at all)
     double drain;               //  ZeroMQ reader: after a signal, keep reading while
                                 //  frames arrive within this many seconds (0 = 0.2)
     const char *curve_server;   //  CURVE: this side's secret cert file (server) or NULL
