@@ -58,6 +58,9 @@ $(BUILD)/selftest_list.h: FORCE
 
 FORCE:
 
+# keep the objects of the programs (make would delete them as intermediates)
+.SECONDARY:
+
 $(BUILD)/tests/selftest.o: tests/selftest.c $(BUILD)/selftest_list.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I$(BUILD) -c $< -o $@

@@ -189,22 +189,34 @@ frame_reader_destroy (frame_reader_t **self_p)
     *self_p = NULL;
 }
 
-//  Unpack a complete frame of n bytes.  0, or -1 if it is not a map.
-static int
-s_unpack (frame_reader_t *self, const char *data, size_t n, const msgpack_object **obj)
+static bool
+s_is_map (const char *data)
 {
-    size_t off = 0;
-    if (msgpack_unpack_next (&self->unp, data, n, &off) != MSGPACK_UNPACK_SUCCESS
-        || self->unp.data.type != MSGPACK_OBJECT_MAP)
-        return -1;
-    self->data = data;
-    self->size = n;
-    *obj = &self->unp.data;
-    return 0;
+    unsigned char c = (unsigned char) data[0];
+    return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
+//  {"_eos": N} however it is encoded: a one-entry map whose key is the str
+//  "_eos" and whose value is an unsigned integer.
+static bool
+s_is_eos (const char *data, size_t size, uint64_t *n)
+{
+    const unsigned char *p = (const unsigned char *) data;
+    if (size < 7 || p[0] != 0x81 || p[1] != 0xa4 || memcmp (p + 2, "_eos", 4))
+        return false;
+    p += 6;
+    size -= 6;
+    size_t len = p[0] <= 0x7f ? 0 : p[0] == 0xcc ? 1 : p[0] == 0xcd ? 2 : p[0] == 0xce ? 4 : p[0] == 0xcf ? 8 : 9;
+    if (len == 9 || size != len + 1)
+        return false;
+    *n = p[0] <= 0x7f ? p[0] : 0;
+    for (size_t i = 1; i <= len; i++)
+        *n = (*n << 8) | p[i];
+    return true;
 }
 
 static int
-s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
+s_raw_pipe (frame_reader_t *self, const char **data, size_t *size, char *err)
 {
     while (true) {
         size_t avail = self->end - self->start;
@@ -217,9 +229,9 @@ s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
                 if ((size_t) n > self->max_frame)
                     return errf (err, "frame %llu: %ld bytes exceeds the maximum frame size %zu (--max-frame)",
                                  (unsigned long long) self->count + 1, n, self->max_frame);
-                const char *data = self->buf + self->start;
-                if (s_unpack (self, data, n, obj)) {
-                    unsigned char c = (unsigned char) data[0];
+                const char *d = self->buf + self->start;
+                if (!s_is_map (d)) {
+                    unsigned char c = (unsigned char) d[0];
                     return errf (err, "byte offset %llu: frame is not a MessagePack map%s",
                                  (unsigned long long) self->offset,
                                  c == '{' || c == '"' || c == '[' ? " (input looks like JSON text)" : "");
@@ -227,6 +239,8 @@ s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
                 self->start += n;
                 self->offset += n;
                 self->count++;
+                *data = self->data = d;
+                *size = self->size = (size_t) n;
                 return 1;
             }
             if (avail > self->max_frame)
@@ -264,7 +278,7 @@ s_next_pipe (frame_reader_t *self, const msgpack_object **obj, char *err)
 }
 
 static int
-s_next_zmq (frame_reader_t *self, const msgpack_object **obj, char *err)
+s_raw_zmq (frame_reader_t *self, const char **data, size_t *size, char *err)
 {
     void *handle = zsock_resolve (self->sock);
     while (true) {
@@ -282,33 +296,55 @@ s_next_zmq (frame_reader_t *self, const msgpack_object **obj, char *err)
                 return 0;
             return errf (err, "receive error: %s", zmq_strerror (zmq_errno ()));
         }
-        const char *data = zmq_msg_data (&self->msg);
-        size_t size = zmq_msg_size (&self->msg);
-        self->count++;
-        if (size > self->max_frame)
-            return errf (err, "frame %llu: %zu bytes exceeds the maximum frame size %zu (--max-frame)",
-                         (unsigned long long) self->count, size, self->max_frame), -2;
-        long n = frame_scan (data, size);
-        if (n != (long) size || s_unpack (self, data, size, obj))
-            return errf (err, "frame %llu: not a MessagePack map", (unsigned long long) self->count), -2;
-        const msgpack_object *eos = (*obj)->via.map.size == 1 ? mp_get (*obj, "_eos") : NULL;
-        if (eos) {
-            uint64_t sent = 0;
-            mp_as_u64 (eos, &sent);
-            self->count--;
+        const char *d = zmq_msg_data (&self->msg);
+        size_t n = zmq_msg_size (&self->msg);
+        uint64_t sent;
+        if (s_is_eos (d, n, &sent)) {
             self->announced += sent;
             if (++self->eos_seen >= self->producers)
                 return 0;
             continue;
         }
+        self->count++;
+        if (n > self->max_frame)
+            return errf (err, "frame %llu: %zu bytes exceeds the maximum frame size %zu (--max-frame)",
+                         (unsigned long long) self->count, n, self->max_frame), -2;
+        if (n == 0 || frame_scan (d, n) != (long) n || !s_is_map (d))
+            return errf (err, "frame %llu: not a MessagePack map", (unsigned long long) self->count), -2;
+        *data = self->data = d;
+        *size = self->size = n;
         return 1;
     }
 }
 
 int
+frame_reader_next_raw (frame_reader_t *self, const char **data, size_t *size, char *err)
+{
+    return self->sock ? s_raw_zmq (self, data, size, err) : s_raw_pipe (self, data, size, err);
+}
+
+int
 frame_reader_next (frame_reader_t *self, const msgpack_object **obj, char *err)
 {
-    return self->sock ? s_next_zmq (self, obj, err) : s_next_pipe (self, obj, err);
+    const char *data;
+    size_t size, off = 0;
+    int rc = frame_reader_next_raw (self, &data, &size, err);
+    if (rc != 1)
+        return rc;
+    //  framing was checked: the only failure left is running out of memory
+    if (msgpack_unpack_next (&self->unp, data, size, &off) != MSGPACK_UNPACK_SUCCESS)
+        return errf (err, "frame %llu: cannot be unpacked", (unsigned long long) self->count), -2;
+    *obj = &self->unp.data;
+    return 1;
+}
+
+bool
+frame_reader_pending (frame_reader_t *self)
+{
+    if (self->sock)
+        return (zsock_events (self->sock) & ZMQ_POLLIN) != 0;
+    return self->end > self->start
+        && frame_scan (self->buf + self->start, self->end - self->start) != 0;
 }
 
 void

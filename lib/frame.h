@@ -64,6 +64,13 @@ int
 //  the buffer; ZeroMQ: arriving within the drain time), then end.
 void
     frame_reader_drain (frame_reader_t *self);
+//  Next frame without unpacking it: 1 and *data/*size set (valid until the
+//  next call; framing checked, top level is a map), else as frame_reader_next.
+int
+    frame_reader_next_raw (frame_reader_t *self, const char **data, size_t *size, char *err);
+//  True if a frame can be read without waiting (already buffered/queued).
+bool
+    frame_reader_pending (frame_reader_t *self);
 //  Raw bytes of the frame last returned (valid until the next call).
 const char *
     frame_reader_data (frame_reader_t *self, size_t *size);

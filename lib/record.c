@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "mp.h"
 
 struct record_extra {
@@ -364,6 +365,391 @@ record_decode (record_t *rec, const msgpack_object *obj, char *err)
     return 0;
 }
 
+//  --- decoding straight from bytes -----------------------------------------
+//
+//  The hot path of every stage: no msgpack_object tree, known keys parsed in
+//  place, unknown keys copied as the exact bytes they came in.  The frame's
+//  extent was checked by frame_scan; every read here is still bounds-checked.
+
+typedef struct {
+    const unsigned char *p, *end;
+} s_rd_t;
+
+static inline uint64_t
+s_be (const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+//  Read a str header; -1 if not a str or out of bounds.
+static int
+s_rd_str (s_rd_t *r, const char **s, size_t *n)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned c = *r->p;
+    size_t hdr, len;
+    if (c >= 0xa0 && c <= 0xbf)
+        hdr = 1, len = c & 0x1f;
+    else if (c == 0xd9 && r->end - r->p >= 2)
+        hdr = 2, len = r->p[1];
+    else if (c == 0xda && r->end - r->p >= 3)
+        hdr = 3, len = s_be (r->p + 1, 2);
+    else if (c == 0xdb && r->end - r->p >= 5)
+        hdr = 5, len = s_be (r->p + 1, 4);
+    else
+        return -1;
+    if ((size_t) (r->end - r->p) < hdr + len)
+        return -1;
+    *s = (const char *) r->p + hdr;
+    *n = len;
+    r->p += hdr + len;
+    return 0;
+}
+
+//  Read any number (or nil when nil_ok, as NaN).  1 = number, 0 = nil,
+//  -1 = another type (not consumed).
+static int
+s_rd_num (s_rd_t *r, double *d)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned c = *r->p;
+    long avail = r->end - r->p;
+    if (c <= 0x7f) {
+        *d = c;
+        r->p++;
+        return 1;
+    }
+    if (c >= 0xe0) {
+        *d = (int8_t) c;
+        r->p++;
+        return 1;
+    }
+    int n;
+    switch (c) {
+    case 0xc0: *d = NAN; r->p++; return 0;
+    case 0xca: case 0xce: case 0xd2: n = 4; break;
+    case 0xcb: case 0xcf: case 0xd3: n = 8; break;
+    case 0xcc: case 0xd0: n = 1; break;
+    case 0xcd: case 0xd1: n = 2; break;
+    default: return -1;
+    }
+    if (avail < n + 1)
+        return -1;
+    uint64_t u = s_be (r->p + 1, n);
+    switch (c) {
+    case 0xca: { uint32_t w = (uint32_t) u; float f; memcpy (&f, &w, 4); *d = f; break; }
+    case 0xcb: memcpy (d, &u, 8); break;
+    case 0xcc: case 0xcd: case 0xce: case 0xcf: *d = (double) u; break;
+    case 0xd0: *d = (int8_t) u; break;
+    case 0xd1: *d = (int16_t) u; break;
+    case 0xd2: *d = (int32_t) u; break;
+    case 0xd3: *d = (double) (int64_t) u; break;
+    }
+    r->p += n + 1;
+    return 1;
+}
+
+//  Container header of the given family (0x80 map, 0x90 array).
+static int
+s_rd_container (s_rd_t *r, bool map, uint64_t *n)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned c = *r->p;
+    long avail = r->end - r->p;
+    unsigned fix = map ? 0x80 : 0x90, c16 = map ? 0xde : 0xdc, c32 = map ? 0xdf : 0xdd;
+    if (c >= fix && c <= fix + 15) {
+        *n = c & 0x0f;
+        r->p++;
+    }
+    else if (c == c16 && avail >= 3) {
+        *n = s_be (r->p + 1, 2);
+        r->p += 3;
+    }
+    else if (c == c32 && avail >= 5) {
+        *n = s_be (r->p + 1, 4);
+        r->p += 5;
+    }
+    else
+        return -1;
+    return 0;
+}
+
+static const char *
+s_type_name (unsigned c)
+{
+    if (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
+        return "an integer";
+    if (c >= 0x80 && c <= 0x8f) return "a map";
+    if (c >= 0x90 && c <= 0x9f) return "an array";
+    if (c >= 0xa0 && c <= 0xbf) return "a string";
+    switch (c) {
+    case 0xc0: return "nil";
+    case 0xc2: case 0xc3: return "a boolean";
+    case 0xca: case 0xcb: return "a float";
+    case 0xd9: case 0xda: case 0xdb: return "a string";
+    case 0xc4: case 0xc5: case 0xc6: return "binary";
+    case 0xdc: case 0xdd: return "an array";
+    case 0xde: case 0xdf: return "a map";
+    default: return "an extension";
+    }
+}
+
+//  Skip one value; its span is [*start, r->p).
+static int
+s_rd_skip (s_rd_t *r)
+{
+    long n = frame_scan ((const char *) r->p, r->end - r->p);
+    if (n <= 0)
+        return -1;
+    r->p += n;
+    return 0;
+}
+
+static int
+s_raw_v (record_t *rec, s_rd_t *r, char *err)
+{
+    uint64_t n;
+    if (s_rd_container (r, true, &n))
+        return errf (err, "key 'v': not a map of readings");
+    for (uint64_t i = 0; i < n; i++) {
+        const char *name;
+        size_t len;
+        if (s_rd_str (r, &name, &len) || len == 0 || len >= REC_NAME_MAX || memchr (name, 0, len))
+            return errf (err, "key 'v': reading %llu has a bad name", (unsigned long long) i + 1);
+        double d;
+        if (s_rd_num (r, &d) < 0)
+            return errf (err, "key 'v': reading '%.*s' is not a number (%s)", (int) len, name,
+                         r->p < r->end ? s_type_name (*r->p) : "missing");
+        s_v_append (rec, name, len, d);
+    }
+    rec->has |= REC_V;
+    return 0;
+}
+
+static int
+s_raw_x (record_t *rec, s_rd_t *r, char *err)
+{
+    uint64_t n;
+    if (r->p < r->end && (*r->p == 0xc4 || *r->p == 0xc5 || *r->p == 0xc6)) {
+        const unsigned char *start = r->p;
+        if (s_rd_skip (r))
+            return errf (err, "key 'x': bad binary");
+        size_t hdr = *start == 0xc4 ? 2 : *start == 0xc5 ? 3 : 5;
+        size_t bytes = (size_t) (r->p - start) - hdr;
+        if (bytes % 4)
+            return errf (err, "key 'x': binary of %zu bytes is not float32 data", bytes);
+        float *x = record_x_resize (rec, bytes / 4);
+        const unsigned char *p = start + hdr;
+        for (size_t i = 0; i < rec->nx; i++, p += 4) {
+            uint32_t u = (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+            memcpy (&x[i], &u, 4);
+        }
+        return 0;
+    }
+    if (s_rd_container (r, false, &n))
+        return errf (err, "key 'x': not an array of numbers");
+    if (n > (uint64_t) (r->end - r->p))
+        return errf (err, "key 'x': array of %llu elements is longer than the frame",
+                     (unsigned long long) n);
+    float *x = record_x_resize (rec, n);
+    for (uint64_t i = 0; i < n; i++) {
+        //  the common case, float32, without the general path
+        if (*r->p == 0xca && r->end - r->p >= 5) {
+            uint32_t w = (uint32_t) s_be (r->p + 1, 4);
+            memcpy (&x[i], &w, 4);
+            r->p += 5;
+            continue;
+        }
+        double d;
+        if (s_rd_num (r, &d) != 1)
+            return errf (err, "key 'x': element %llu is not a number", (unsigned long long) i + 1);
+        x[i] = (float) d;
+    }
+    return 0;
+}
+
+static int
+s_raw_top (record_t *rec, s_rd_t *r, char *err)
+{
+    uint64_t n;
+    if (s_rd_container (r, false, &n))
+        return errf (err, "key 'top': not an array");
+    if (n > REC_TOP_MAX)
+        return errf (err, "key 'top': more than %d entries", REC_TOP_MAX);
+    for (uint64_t i = 0; i < n; i++) {
+        record_top_t *t = &rec->top[i];
+        uint64_t m;
+        const char *s;
+        size_t len;
+        if (s_rd_container (r, false, &m) || m < 2 || m > 4 || s_rd_str (r, &s, &len)
+            || len >= sizeof t->field || memchr (s, 0, len) || s_rd_num (r, &t->contrib) != 1)
+            return errf (err, "key 'top': entry %llu is not [field, contribution, observed, expected]",
+                         (unsigned long long) i + 1);
+        memcpy (t->field, s, len);
+        t->field[len] = 0;
+        t->observed = t->expected = NAN;
+        if (m > 2 && s_rd_num (r, &t->observed) < 0)
+            return errf (err, "key 'top': entry %llu: observed is not a number", (unsigned long long) i + 1);
+        if (m > 3 && s_rd_num (r, &t->expected) < 0)
+            return errf (err, "key 'top': entry %llu: expected is not a number", (unsigned long long) i + 1);
+    }
+    rec->ntop = n;
+    rec->has |= REC_TOP;
+    return 0;
+}
+
+static int
+s_raw_strfield (s_rd_t *r, char *buf, size_t size, const char *key, char *err)
+{
+    const char *s;
+    size_t len;
+    if (r->p < r->end && *r->p <= 0x7f) {       //  a small integer id
+        snprintf (buf, size, "%u", *r->p++);
+        return 0;
+    }
+    double d;
+    if (r->p < r->end && (*r->p == 0xcc || *r->p == 0xcd || *r->p == 0xce || *r->p == 0xcf)
+        && s_rd_num (r, &d) == 1) {
+        snprintf (buf, size, "%.0f", d);
+        return 0;
+    }
+    if (s_rd_str (r, &s, &len))
+        return errf (err, "key '%s': not a string (%s)", key, r->p < r->end ? s_type_name (*r->p) : "missing");
+    if (len >= size || memchr (s, 0, len))
+        return errf (err, "key '%s': string longer than %zu bytes or holds a NUL", key, size - 1);
+    memcpy (buf, s, len);
+    buf[len] = 0;
+    return 0;
+}
+
+int
+record_decode_raw (record_t *rec, const char *data, size_t size, char *err)
+{
+    record_clear (rec);
+    s_rd_t r = {(const unsigned char *) data, (const unsigned char *) data + size};
+    uint64_t n;
+    if (s_rd_container (&r, true, &n))
+        return errf (err, "frame is not a map");
+    for (uint64_t i = 0; i < n; i++) {
+        const char *key;
+        size_t klen;
+        if (s_rd_str (&r, &key, &klen)) {
+            if (r.p < r.end && s_rd_skip (&r) == 0 && s_rd_skip (&r) == 0)
+                return errf (err, "key %llu is not a string", (unsigned long long) i + 1);
+            return errf (err, "key %llu is not a string", (unsigned long long) i + 1);
+        }
+        double d;
+        int got;
+        switch (klen) {
+        case 1:
+            if (key[0] == 't') {
+                if (s_rd_num (&r, &d) != 1 || !isfinite (d))
+                    return errf (err, "key 't': not a finite number");
+                rec->t = d;
+                rec->has |= REC_T;
+                continue;
+            }
+            if (key[0] == 'v') {
+                if (s_raw_v (rec, &r, err))
+                    return -1;
+                continue;
+            }
+            if (key[0] == 'x') {
+                if (s_raw_x (rec, &r, err))
+                    return -1;
+                continue;
+            }
+            break;
+        case 2:
+            if (!memcmp (key, "id", 2)) {
+                if (s_raw_strfield (&r, rec->id, sizeof rec->id, "id", err))
+                    return -1;
+                rec->has |= REC_ID;
+                continue;
+            }
+            break;
+        case 3:
+            if (!memcmp (key, "seq", 3)) {
+                if (s_rd_num (&r, &d) != 1 || !(d >= 0) || d != floor (d) || d >= 1.8446744073709552e19)
+                    return errf (err, "key 'seq': not a non-negative integer");
+                //  exact for every uint64: re-read the integer bits when large
+                rec->seq = (uint64_t) d;
+                if (d >= 9007199254740992.0 && r.p[-9] == (unsigned char) 0xcf)
+                    rec->seq = s_be (r.p - 8, 8);
+                rec->has |= REC_SEQ;
+                continue;
+            }
+            if (!memcmp (key, "top", 3)) {
+                if (s_raw_top (rec, &r, err))
+                    return -1;
+                continue;
+            }
+            break;
+        case 4:
+            if (!memcmp (key, "kind", 4)) {
+                if (r.p < r.end && *r.p == 0xc0) {
+                    r.p++;
+                    continue;
+                }
+                if (s_raw_strfield (&r, rec->kind, sizeof rec->kind, "kind", err))
+                    return -1;
+                rec->has |= REC_KIND;
+                continue;
+            }
+            break;
+        case 5:
+            if (!memcmp (key, "label", 5)) {
+                if (r.p < r.end && (*r.p == 0xc2 || *r.p == 0xc3))
+                    d = *r.p++ == 0xc3;
+                else if ((got = s_rd_num (&r, &d)) != 1 || (d != 0 && d != 1))
+                    return errf (err, "key 'label': not 0 or 1");
+                rec->label = (int) d;
+                rec->has |= REC_LABEL;
+                continue;
+            }
+            if (!memcmp (key, "score", 5)) {
+                if (s_rd_num (&r, &d) != 1 || isnan (d))
+                    return errf (err, "key 'score': not a number");
+                rec->score = d;
+                rec->has |= REC_SCORE;
+                continue;
+            }
+            break;
+        case 7:
+            if (!memcmp (key, "anomaly", 7)) {
+                if (r.p < r.end && (*r.p == 0xc2 || *r.p == 0xc3))
+                    rec->anomaly = *r.p++ == 0xc3;
+                else if (s_rd_num (&r, &d) == 1 && (d == 0 || d == 1))
+                    rec->anomaly = d == 1;
+                else
+                    return errf (err, "key 'anomaly': not a boolean");
+                rec->has |= REC_ANOMALY;
+                continue;
+            }
+            break;
+        }
+        //  an unknown key: keep its value's exact bytes
+        const unsigned char *vstart = r.p;
+        if (s_rd_skip (&r))
+            return errf (err, "key '%.*s': truncated value", (int) klen, key);
+        xgrow ((void **) &rec->extra, &rec->extra_cap, rec->nextra + 1, sizeof *rec->extra);
+        struct record_extra *e = &rec->extra[rec->nextra++];
+        e->koff = s_xbuf_append (rec, key, klen);
+        e->klen = klen;
+        e->voff = s_xbuf_append (rec, vstart, (size_t) (r.p - vstart));
+        e->vlen = (size_t) (r.p - vstart);
+    }
+    if (r.p != r.end)
+        return errf (err, "frame has %ld bytes after its map", (long) (r.end - r.p));
+    return 0;
+}
+
 //  --- encoding --------------------------------------------------------------
 
 static void
@@ -415,8 +801,22 @@ record_encode (const record_t *rec, msgpack_sbuffer *sb)
     if (has & REC_X) {
         s_pack_key (&pk, "x", 1);
         msgpack_pack_array (&pk, rec->nx);
-        for (size_t i = 0; i < rec->nx; i++)
-            msgpack_pack_float (&pk, rec->x[i]);
+        //  float32 elements written in blocks: one buffer append per 64
+        char tmp[5 * 64];
+        for (size_t i = 0; i < rec->nx; i += 64) {
+            size_t m = rec->nx - i < 64 ? rec->nx - i : 64;
+            for (size_t j = 0; j < m; j++) {
+                uint32_t u;
+                memcpy (&u, &rec->x[i + j], 4);
+                char *p = tmp + 5 * j;
+                p[0] = (char) 0xca;
+                p[1] = (char) (u >> 24);
+                p[2] = (char) (u >> 16);
+                p[3] = (char) (u >> 8);
+                p[4] = (char) u;
+            }
+            msgpack_sbuffer_write (sb, tmp, 5 * m);
+        }
     }
     if (has & REC_LABEL) {
         s_pack_key (&pk, "label", 5);
@@ -623,6 +1023,21 @@ record_test (bool verbose)
     msgpack_sbuffer_init (&sb2);
     record_encode (&b, &sb2);
     assert (sb2.size == sb.size && !memcmp (sb.data, sb2.data, sb.size));
+    //  the raw decoder gives the same record and the same bytes again
+    record_t r2;
+    record_init (&r2);
+    assert (record_decode_raw (&r2, sb.data, sb.size, err) == 0);
+    assert (r2.has == a.has && r2.seq == a.seq && r2.nv == 3 && isnan (r2.v_val[1]));
+    assert (r2.nx == 3 && !memcmp (r2.x, a.x, 3 * sizeof (float)) && r2.ntop == 1);
+    sb2.size = 0;
+    record_encode (&r2, &sb2);
+    assert (sb2.size == sb.size && !memcmp (sb.data, sb2.data, sb.size));
+    //  a large seq survives exactly
+    r2.seq = (1ULL << 63) + 12345;
+    sb2.size = 0;
+    record_encode (&r2, &sb2);
+    assert (record_decode_raw (&r2, sb2.data, sb2.size, err) == 0 && r2.seq == (1ULL << 63) + 12345);
+    record_destroy (&r2);
     //  copy, delete an extra
     record_t c;
     record_init (&c);
@@ -648,7 +1063,14 @@ record_test (bool verbose)
         if (!strstr (err, bad[i][1]))
             fprintf (stderr, "record_test: '%s' lacks '%s'\n", err, bad[i][1]);
         assert (strstr (err, bad[i][1]));
+        assert (record_decode_raw (&b, bad[i][0], strlen (bad[i][0]), err) == -1);
+        if (!strstr (err, bad[i][1]))
+            fprintf (stderr, "record_test (raw): '%s' lacks '%s'\n", err, bad[i][1]);
+        assert (strstr (err, bad[i][1]));
     }
+    //  truncation anywhere is an error, never a read past the end
+    for (size_t cut = 0; cut < sb.size; cut++)
+        assert (record_decode_raw (&b, sb.data, cut, err) == -1);
     msgpack_unpacked_destroy (&u);
     msgpack_sbuffer_destroy (&sb);
     msgpack_sbuffer_destroy (&sb2);

@@ -84,6 +84,10 @@ void
 //  whatever was parsed before.
 int
     record_decode (record_t *rec, const msgpack_object *obj, char *err);
+//  The same straight from a frame's bytes (the fast path stages use);
+//  unknown keys keep their exact bytes.
+int
+    record_decode_raw (record_t *rec, const char *data, size_t size, char *err);
 //  Append rec as one frame to sb (known keys first, then extras in order).
 void
     record_encode (const record_t *rec, msgpack_sbuffer *sb);

@@ -115,15 +115,47 @@ stage_read_obj (stage_t *self, const msgpack_object **obj)
     }
 }
 
+//  Next raw frame, with the stage's error handling.
+static int
+s_read_raw (stage_t *self, const char **data, size_t *size)
+{
+    char err[ERRLEN];
+    while (true) {
+        if (self->stop || !self->in)
+            return self->stop ? -1 : 0;
+        if (s_stop_signal)
+            frame_reader_drain (self->in);
+        int rc = frame_reader_next_raw (self->in, data, size, err);
+        if (rc == 1) {
+            self->nread++;
+            return 1;
+        }
+        if (rc == 0)
+            return 0;
+        fprintf (stderr, "%s: %s\n", self->cli->prog, err);
+        self->failed = true;
+        if (rc == -2 && !self->cli->strict) {
+            self->nskipped++;
+            continue;
+        }
+        self->stop = true;
+        return -1;
+    }
+}
+
 int
 stage_read (stage_t *self, record_t *rec)
 {
-    const msgpack_object *obj;
+    const char *data;
+    size_t size;
     char err[ERRLEN];
     int rc;
-    while ((rc = stage_read_obj (self, &obj)) == 1) {
-        if (record_decode (rec, obj, err) == 0)
+    while ((rc = s_read_raw (self, &data, &size)) == 1) {
+        if (record_decode_raw (rec, data, size, err) == 0) {
+            if (self->seq && (rec->has & REC_SEQ))
+                seqcheck_add (self->seq, rec->id, rec->seq);
             return 1;
+        }
         stage_reject (self, "%s", err);
     }
     return rc;
@@ -237,8 +269,11 @@ stage_input_sock (stage_t *self)
 int
 stage_wait_input (stage_t *self, double timeout)
 {
-    if (!self->in)
+    if (!self->in || frame_reader_pending (self->in))
         return 1;
+    const char *in = self->cli->in ? self->cli->in : "-";
+    if (strcmp (in, "-") && !strstr (in, "://"))
+        return 1;               //  a file is never idle
     struct pollfd pfd = {.fd = 0, .events = POLLIN};
     zsock_t *sock = frame_reader_sock (self->in);
     int ms = timeout < 0 ? -1 : (int) (timeout * 1000);

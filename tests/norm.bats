@@ -200,7 +200,7 @@ PY
     assert_equal "${#lines[@]}" 2
     run cat "$T/err"
     assert_line "vigil-norm: record 2: key 'v': reading 'pulse' is not a field of the stats file"
-    assert_line "vigil-norm: record 3: key 'v': reading 'hr' is not a number"
+    assert_line "vigil-norm: record 3: key 'v': reading 'hr' is not a number (a string)"
     run sh -c "vigil-norm apply --stats '$T/s' < '$T/bad.mp' > /dev/null"
     assert_failure 1
     run vigil-norm apply --strict --stats "$T/s" < "$T/bad.mp"
