@@ -24,7 +24,11 @@ frame_curve_apply (zsock_t *sock, const frame_opts_t *opts, char *err)
 {
     if (!opts || (!opts->curve_server && !opts->curve_client))
         return 0;
-    if (opts->curve_server) {
+    //  A stage given both sides (it binds its input, connects its outputs)
+    //  is the server on its PULL socket and a client on its PUSH sockets.
+    bool server = opts->curve_server
+               && !(opts->curve_client && zsock_type (sock) == ZMQ_PUSH);
+    if (server) {
         zcert_t *cert = zcert_load (opts->curve_server);
         if (!cert)
             return errf (err, "cannot load certificate '%s'", opts->curve_server);
