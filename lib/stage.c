@@ -26,6 +26,7 @@ struct _stage_t {
     frame_writer_t *out[CLI_MAX_OUT];
     size_t nout;
     msgpack_sbuffer sb;
+    msgpack_unpacked unp;       //  stage_read_obj's frame
     seqcheck_t *seq;            //  --seq-check accounting, or NULL
     uint64_t nread, nwritten, nskipped;
     bool failed;            //  exit 1 at the end
@@ -48,6 +49,7 @@ stage_new (const cli_t *cli, bool no_input)
     stage_t *self = xcalloc (1, sizeof *self);
     self->cli = cli;
     msgpack_sbuffer_init (&self->sb);
+    msgpack_unpacked_init (&self->unp);
     char err[ERRLEN];
     if (!no_input) {
         self->in = frame_reader_new (cli->in ? cli->in : "-", &cli->fopts, err);
@@ -86,35 +88,6 @@ s_seq_account (stage_t *self, const msgpack_object *obj)
     seqcheck_add (self->seq, id, seq);
 }
 
-int
-stage_read_obj (stage_t *self, const msgpack_object **obj)
-{
-    char err[ERRLEN];
-    while (true) {
-        if (self->stop || !self->in)
-            return self->stop ? -1 : 0;
-        if (s_stop_signal)
-            frame_reader_drain (self->in);
-        int rc = frame_reader_next (self->in, obj, err);
-        if (rc == 1) {
-            self->nread++;
-            if (self->seq)
-                s_seq_account (self, *obj);
-            return 1;
-        }
-        if (rc == 0)
-            return 0;
-        fprintf (stderr, "%s: %s\n", self->cli->prog, err);
-        self->failed = true;
-        if (rc == -2 && !self->cli->strict) {
-            self->nskipped++;
-            continue;
-        }
-        self->stop = true;
-        return -1;
-    }
-}
-
 //  Next raw frame, with the stage's error handling.
 static int
 s_read_raw (stage_t *self, const char **data, size_t *size)
@@ -141,6 +114,26 @@ s_read_raw (stage_t *self, const char **data, size_t *size)
         self->stop = true;
         return -1;
     }
+}
+
+int
+stage_read_obj (stage_t *self, const msgpack_object **obj)
+{
+    const char *data;
+    size_t size, off = 0;
+    int rc;
+    while ((rc = s_read_raw (self, &data, &size)) == 1) {
+        //  framing was checked: only running out of memory can fail here
+        if (msgpack_unpack_next (&self->unp, data, size, &off) != MSGPACK_UNPACK_SUCCESS) {
+            stage_reject (self, "frame cannot be unpacked");
+            continue;
+        }
+        *obj = &self->unp.data;
+        if (self->seq)
+            s_seq_account (self, *obj);
+        return 1;
+    }
+    return rc;
 }
 
 int
@@ -344,6 +337,7 @@ stage_finish (stage_t **self_p)
     int rc = self->failed ? 1 : 0;
     frame_reader_destroy (&self->in);
     msgpack_sbuffer_destroy (&self->sb);
+    msgpack_unpacked_destroy (&self->unp);
     free (self);
     *self_p = NULL;
     return rc;
