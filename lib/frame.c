@@ -3,16 +3,23 @@
     Pipe reader invariant: buf[start..end) holds bytes read but not yet
     returned; a frame is returned only after frame_scan has found its whole
     extent, so msgpack-c never sees a partial or oversized frame and never
-    allocates more than a small multiple of max_frame.  */
+    allocates more than a small multiple of max_frame.
+
+    Pipe writer invariant: frames buffered by a pipe writer go out before any
+    reader of the same thread waits for input, so a slow (real-time) stream
+    is never held back in a stage's buffer; fast streams still write whole
+    chunks, as input is ready whenever the reader looks.  */
 #include "frame.h"
 #include "mp.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CHUNK (64 * 1024)
@@ -100,6 +107,12 @@ frame_scan (const char *buf, size_t len)
     }
     return (long) pos;
 }
+
+//  Pipe writers of this thread with buffered frames (see the invariant).
+static void
+    s_pipe_flush_pending (void);
+static bool
+    s_pipe_pending (void);
 
 struct _frame_reader_t {
     int fd;                     //  pipe/file, or -1
@@ -263,6 +276,11 @@ s_raw_pipe (frame_reader_t *self, const char **data, size_t *size, char *err)
             self->cap *= 2;
             self->buf = xrealloc (self->buf, self->cap);
         }
+        if (s_pipe_pending ()) {
+            struct pollfd pfd = {.fd = self->fd, .events = POLLIN};
+            if (poll (&pfd, 1, 0) == 0)
+                s_pipe_flush_pending ();    //  about to wait: hand on what we hold
+        }
         ssize_t r = read (self->fd, self->buf + self->end, self->cap - self->end);
         if (r < 0) {
             if (errno == EINTR) {
@@ -287,7 +305,12 @@ s_raw_zmq (frame_reader_t *self, const char **data, size_t *size, char *err)
             if (zmq_poll (&item, 1, (long) (self->drain * 1000)) <= 0)
                 return 0;
         }
-        if (zmq_msg_recv (&self->msg, handle, 0) < 0) {
+        int flags = s_pipe_pending () ? ZMQ_DONTWAIT : 0;
+        if (zmq_msg_recv (&self->msg, handle, flags) < 0) {
+            if (zmq_errno () == EAGAIN && flags) {
+                s_pipe_flush_pending ();    //  about to wait: hand on what we hold
+                continue;
+            }
             if (zmq_errno () == EINTR) {
                 self->draining = true;
                 continue;
@@ -391,11 +414,37 @@ struct _frame_writer_t {
     int linger_ms;              //  how long close waits for a peer (-1 forever)
     uint64_t count;
     bool failed;
+    frame_writer_t *next_pipe;  //  this thread's list of pipe writers
 };
+
+static __thread frame_writer_t *s_pipes;
+
+static bool
+s_pipe_pending (void)
+{
+    for (frame_writer_t *w = s_pipes; w; w = w->next_pipe)
+        if (w->len > 0 && !w->failed)
+            return true;
+    return false;
+}
+
+static void
+s_pipe_flush_pending (void)
+{
+    char err[ERRLEN];
+    for (frame_writer_t *w = s_pipes; w; w = w->next_pipe)
+        if (w->len > 0 && !w->failed)
+            frame_writer_flush (w, err);    //  a failure is kept in w->failed
+}
 
 static void
 s_writer_free (frame_writer_t *self)
 {
+    for (frame_writer_t **p = &s_pipes; *p; p = &(*p)->next_pipe)
+        if (*p == self) {
+            *p = self->next_pipe;
+            break;
+        }
     if (self->own_fd)
         close (self->fd);
     for (size_t i = 0; i < self->nsock; i++)
@@ -476,6 +525,8 @@ frame_writer_new (const char *endpoint, const frame_opts_t *opts, char *err)
     }
     self->cap = CHUNK;
     self->buf = xmalloc (self->cap);
+    self->next_pipe = s_pipes;
+    s_pipes = self;
     return self;
 fail:
     s_writer_free (self);
@@ -725,4 +776,36 @@ frame_test (bool verbose)
     assert (rc == 0 && n == 4 && frame_reader_announced (r) == 4);
     frame_reader_destroy (&r);
     msgpack_sbuffer_destroy (&sb);
+
+    //  A pipe writer's buffered frame goes out before a reader waits: the
+    //  child answers on the reader's pipe only after that frame arrived
+    //  (without the flush the reader would see EOF after 5 s instead).
+    int in_p[2], out_p[2];
+    assert (pipe (in_p) == 0 && pipe (out_p) == 0);
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        close (in_p[0]);
+        close (out_p[1]);
+        struct pollfd pfd = {.fd = out_p[0], .events = POLLIN};
+        if (poll (&pfd, 1, 5000) == 1 && write (in_p[1], "\x80", 1) != 1)
+            _exit (1);
+        _exit (0);
+    }
+    close (in_p[1]);
+    close (out_p[0]);
+    char ep[64];
+    snprintf (ep, sizeof ep, "/dev/fd/%d", out_p[1]);
+    w = frame_writer_new (ep, NULL, err);
+    snprintf (ep, sizeof ep, "/dev/fd/%d", in_p[0]);
+    r = frame_reader_new (ep, NULL, err);
+    assert (w && r);
+    assert (frame_writer_send (w, "\x80", 1, err) == 0);
+    assert (frame_reader_next (r, &obj, err) == 1);
+    assert (frame_reader_next (r, &obj, err) == 0);
+    frame_reader_destroy (&r);
+    assert (frame_writer_close (&w, err) == 0);
+    close (in_p[0]);
+    close (out_p[1]);
+    assert (waitpid (pid, NULL, 0) == pid);
 }
