@@ -1,12 +1,11 @@
 /*  vigil-hmm: the Gaussian HMM baseline (unsupervised).  train fits it by
     Baum-Welch on (normal) windows, score adds `score` = negative
     log-likelihood per step.  See docs/baselines.md.  */
-#include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "hmm.h"
 #include "stage.h"
+#include "wset.h"
 
 static const char *USAGE =
     "usage: vigil-hmm train --model FILE [--states K] [--iters N] [--tol T]\n"
@@ -48,104 +47,58 @@ static const struct option s_longopts[] = {
     {"seed", required_argument, NULL, O_SEED},     {NULL, 0, NULL, 0},
 };
 
-typedef struct { bool train; const char *model; hmm_opts_t hmm; } opts_t;
-
 static int
 s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
-    opts_t *o = ud;
-    if (c != O_MODEL && !o->train)
-        cli_usage_error (cli, "--%s is an option of 'train'", s_longopts[c - 1].name);
+    hmm_opts_t *o = ud;
     switch (c) {
-    case O_MODEL: o->model = arg; return 0;
-    case O_STATES: o->hmm.states = (int) cli_long (cli, "--states", arg, 1, 64); return 0;
-    case O_ITERS: o->hmm.iters = (int) cli_long (cli, "--iters", arg, 0, 100000); return 0;
-    case O_TOL: o->hmm.tol = cli_double (cli, "--tol", arg, 0, 1e9); return 0;
-    case O_VAR_FLOOR: o->hmm.var_floor = cli_double (cli, "--var-floor", arg, 1e-12, 1e6); return 0;
-    case O_TRANS_FLOOR: o->hmm.trans_floor = cli_double (cli, "--trans-floor", arg, 0, 0.49); return 0;
-    case O_SEED: o->hmm.seed = (uint64_t) cli_long (cli, "--seed", arg, 0, 1L << 62); return 0;
+    case O_STATES: o->states = (int) cli_long (cli, "--states", arg, 1, 64); return 0;
+    case O_ITERS: o->iters = (int) cli_long (cli, "--iters", arg, 0, 100000); return 0;
+    case O_TOL: o->tol = cli_double (cli, "--tol", arg, 0, 1e9); return 0;
+    case O_VAR_FLOOR: o->var_floor = cli_double (cli, "--var-floor", arg, 1e-12, 1e6); return 0;
+    case O_TRANS_FLOOR: o->trans_floor = cli_double (cli, "--trans-floor", arg, 0, 0.49); return 0;
+    case O_SEED: o->seed = (uint64_t) cli_long (cli, "--seed", arg, 0, 1L << 62); return 0;
     }
     return -1;
 }
 
-//  The window's steps (key w, default 1) after checking x against it.
-static int
-s_shape (const record_t *rec, size_t *w, char *err)
+static double
+s_score (void *model, const float *x)
 {
-    double wd = 1;
-    size_t sz;
-    if (!(rec->has & REC_X) || rec->nx == 0)
-        return errf (err, "key 'x': missing (expected a window)");
-    if (record_extra_get (rec, "w", &sz) && (record_extra_double (rec, "w", &wd) || !(wd >= 1)
-                                              || wd != floor (wd) || fmod (rec->nx, wd) != 0))
-        return errf (err, "key 'w': not a step count that divides the %zu floats of x", rec->nx);
-    for (size_t i = 0; i < rec->nx; i++)
-        if (!isfinite (rec->x[i]))
-            return errf (err, "key 'x': value %zu is not finite", i + 1);
-    *w = (size_t) wd;
-    return 0;
+    return hmm_score (model, x);
 }
 
 int
 main (int argc, char **argv)
 {
     cli_t cli = {.prog = "vigil-hmm", .usage = USAGE};
-    opts_t o = {0};
-    hmm_opts_default (&o.hmm);
-    if (argc < 2 || (strcmp (argv[1], "train") && strcmp (argv[1], "score"))) {
-        cli_parse (&cli, argc, argv, "", NULL, NULL, NULL);
-        cli_usage_error (&cli, "expected 'train' or 'score'");
-    }
-    o.train = !strcmp (argv[1], "train");
-    int argi = cli_parse (&cli, argc - 1, argv + 1, "", s_longopts, s_opt, &o);
-    if (argi < argc - 1 || !o.model)
-        cli_usage_error (&cli, argi < argc - 1 ? "unexpected argument" : "--model FILE is required");
-    char err[ERRLEN], hash[24];
-    hmm_t *hmm = o.train ? NULL : hmm_load (o.model, err);
-    if (!o.train && !hmm)
+    hmm_opts_t ho;
+    hmm_opts_default (&ho);
+    const char *model;
+    bool train = wset_cli_parse (&cli, argc, argv, s_longopts, s_opt, &ho, &model);
+    char err[ERRLEN];
+    hmm_t *hmm = train ? NULL : hmm_load (model, err);
+    if (!train && !hmm)
         cli_fatal (&cli, "%s", err);
-    snprintf (hash, sizeof hash, "%016llx", hmm ? (unsigned long long) hmm_hash (hmm) : 0ULL);
     stage_t *st = stage_new (&cli, false);
-    record_t rec;
-    record_init (&rec);
-    float *X = NULL;    //  (n, d) training windows
-    size_t n = 0, xcap = 0, w = 0, d = 0, rw = 1;
-    while (stage_read (st, &rec) == 1) {
-        if (s_shape (&rec, &rw, err))
-            stage_reject (st, "%s", err);
-        else if (!o.train && (rw != hmm_window (hmm) || rec.nx != rw * hmm_nfeat (hmm)))
-            stage_reject (st, "key 'x': window of %zu steps x %zu features, the model "
-                          "expects %zu x %zu", rw, rec.nx / rw, hmm_window (hmm), hmm_nfeat (hmm));
-        else if (!o.train) {
-            rec.score = hmm_score (hmm, rec.x);
-            rec.has |= REC_SCORE;
-            record_extra_set_str (&rec, "model", hash);
-            stage_write (st, &rec);
-        }
-        else if (n > 0 && (rw != w || rec.nx != d))
-            stage_reject (st, "key 'x': window of %zu steps x %zu features, the first was "
-                          "%zu x %zu", rw, rec.nx / rw, w, d / w);
-        else {
-            w = rw, d = rec.nx;
-            xgrow ((void **) &X, &xcap, (n + 1) * d, sizeof *X);
-            memcpy (X + n++ * d, rec.x, d * sizeof *X);
-        }
-    }
-    if (o.train && !stage_stopping (st)) {
-        hmm = hmm_train (X, n, w, d / (w ? w : 1), &o.hmm, err);
-        if (!hmm || hmm_save (hmm, o.model, err))
+    if (!train)
+        wset_score (st, hmm_window (hmm), hmm_nfeat (hmm), hmm_hash (hmm), s_score, hmm);
+    wset_t *ws = train ? wset_read (st, NULL) : NULL;
+    if (train && !stage_stopping (st)) {
+        size_t n = wset_size (ws), w = wset_window (ws), f = wset_nfeat (ws);
+        hmm = hmm_train (wset_x (ws), n, w, f, &ho, err);
+        if (!hmm || hmm_save (hmm, model, err))
             stage_fail (st, "%s", err);
         else if (cli.verbose) {
             size_t nit;
             const double *tr = hmm_trace (hmm, &nit);
             fprintf (stderr, "vigil-hmm: %zu windows of %zu x %zu, %zu states, %zu iterations, "
-                     "log-likelihood per step %.4f -> %.4f, model %016llx\n", n, w, d / w,
+                     "log-likelihood per step %.4f -> %.4f, model %016llx\n", n, w, f,
                      hmm_nstates (hmm), nit, nit ? tr[0] : 0, nit ? tr[nit - 1] : 0,
                      (unsigned long long) hmm_hash (hmm));
         }
     }
-    free (X);
+    wset_destroy (&ws);
     hmm_destroy (&hmm);
-    record_destroy (&rec);
     return stage_finish (&st);
 }
