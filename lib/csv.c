@@ -195,7 +195,7 @@ csv_reader_next (csv_reader_t *self, record_t *rec, char *err)
             record_set_id (rec, cell);
             break;
         case COL_SEQ:
-            if (!num || d < 0 || d != floor (d))
+            if (!num || d < 0 || d != floor (d) || d >= 18446744073709551616.0)     //  2^64
                 return errf (err, "column '%s': '%s' is not a sequence number", self->names[c], cell);
             rec->seq = (uint64_t) d;
             rec->has |= REC_SEQ;
@@ -281,7 +281,8 @@ s_add_col (csv_writer_t *self, const msgpack_object *k, bool in_v)
     self->names = xrealloc (self->names, (self->ncol + 1) * sizeof *self->names);
     self->in_v = xrealloc (self->in_v, (self->ncol + 1) * sizeof *self->in_v);
     char *name = xmalloc (k->via.str.size + 1);
-    memcpy (name, k->via.str.ptr, k->via.str.size);
+    if (k->via.str.size)            //  an empty str may have a NULL ptr
+        memcpy (name, k->via.str.ptr, k->via.str.size);
     name[k->via.str.size] = 0;
     self->names[self->ncol] = name;
     self->in_v[self->ncol++] = in_v;
@@ -292,7 +293,7 @@ s_find_col (csv_writer_t *self, const msgpack_object *k, bool in_v)
 {
     for (size_t c = 0; c < self->ncol; c++)
         if (self->in_v[c] == in_v && strlen (self->names[c]) == k->via.str.size
-            && !memcmp (self->names[c], k->via.str.ptr, k->via.str.size))
+            && (!k->via.str.size || !memcmp (self->names[c], k->via.str.ptr, k->via.str.size)))
             return (long) c;
     return -1;
 }
@@ -305,7 +306,8 @@ s_put_cell (csv_writer_t *self, const char *s, size_t n, msgpack_sbuffer *out)
     for (size_t i = 0; i < n; i++)
         quote |= s[i] == self->delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!quote) {
-        msgpack_sbuffer_write (out, s, n);
+        if (n)              //  an empty str may have a NULL ptr
+            msgpack_sbuffer_write (out, s, n);
         return;
     }
     msgpack_sbuffer_write (out, "\"", 1);
@@ -432,6 +434,17 @@ csv_test (bool verbose)
     assert (flgs && sz == 9 && !memcmp (flgs + 1, "say \"hi\"", 8));
     assert (csv_reader_next (r, &rec, err) == -1 && strstr (err, "3 cells") && csv_reader_line (r) == 5);
     assert (csv_reader_next (r, &rec, err) == 0);
+    csv_reader_destroy (&r);
+    fclose (f);
+    //  A sequence number beyond uint64 (found by fuzzing) is a bad row.
+    const char *big = "seq,hr\n1e31,1\ninf,2\n3,3\n";
+    f = fmemopen ((void *) big, strlen (big), "r");
+    csv_opts_t plain = {0};
+    r = csv_reader_new (f, &plain, err);
+    assert (r);
+    assert (csv_reader_next (r, &rec, err) == -1 && strstr (err, "'1e31' is not a sequence number"));
+    assert (csv_reader_next (r, &rec, err) == -1);
+    assert (csv_reader_next (r, &rec, err) == 1 && rec.seq == 3);
     csv_reader_destroy (&r);
     fclose (f);
     f = fmemopen ((void *) text, strlen (text), "r");

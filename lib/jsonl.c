@@ -87,7 +87,8 @@ jsonl_to_frame (const char *line, size_t len, msgpack_sbuffer *sb, char *err)
 static void
 s_put (msgpack_sbuffer *out, const char *s, size_t n)
 {
-    msgpack_sbuffer_write (out, s, n);
+    if (n)                  //  msgpack-c would add 0 to a NULL buffer
+        msgpack_sbuffer_write (out, s, n);
 }
 
 static void
@@ -145,12 +146,14 @@ s_put_string (msgpack_sbuffer *out, const char *s, size_t n)
         }
         start = i + 1;
     }
-    s_put (out, s + start, n - start);
+    if (n > start)          //  an empty str may have a NULL ptr
+        s_put (out, s + start, n - start);
     s_put (out, "\"", 1);
 }
 
+//  in_key: o is (inside) a non-string map key being rendered as text.
 static void
-s_put_obj (msgpack_sbuffer *out, const msgpack_object *o)
+s_put_obj (msgpack_sbuffer *out, const msgpack_object *o, bool in_key)
 {
     char buf[32];
     switch (o->type) {
@@ -190,7 +193,7 @@ s_put_obj (msgpack_sbuffer *out, const msgpack_object *o)
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i)
                 s_put (out, ",", 1);
-            s_put_obj (out, &o->via.array.ptr[i]);
+            s_put_obj (out, &o->via.array.ptr[i], in_key);
         }
         s_put (out, "]", 1);
         break;
@@ -202,16 +205,20 @@ s_put_obj (msgpack_sbuffer *out, const msgpack_object *o)
             const msgpack_object *k = &o->via.map.ptr[i].key;
             if (k->type == MSGPACK_OBJECT_STR)
                 s_put_string (out, k->via.str.ptr, k->via.str.size);
+            else if (in_key)
+                //  a non-string key inside one: quoting it again at every
+                //  level would double the text per level (exponential)
+                s_puts (out, "\"?\"");
             else {
                 //  JSON keys are strings: render the key, then quote it
                 msgpack_sbuffer tmp;
                 msgpack_sbuffer_init (&tmp);
-                s_put_obj (&tmp, k);
+                s_put_obj (&tmp, k, true);
                 s_put_string (out, tmp.data ? tmp.data : "", tmp.size);
                 msgpack_sbuffer_destroy (&tmp);
             }
             s_put (out, ":", 1);
-            s_put_obj (out, &o->via.map.ptr[i].val);
+            s_put_obj (out, &o->via.map.ptr[i].val, in_key);
         }
         s_put (out, "}", 1);
         break;
@@ -224,7 +231,7 @@ s_put_obj (msgpack_sbuffer *out, const msgpack_object *o)
 void
 jsonl_from_obj (const msgpack_object *obj, msgpack_sbuffer *out)
 {
-    s_put_obj (out, obj);
+    s_put_obj (out, obj, false);
     s_put (out, "\n", 1);
 }
 
@@ -254,6 +261,23 @@ jsonl_test (bool verbose)
     assert (out.size == strlen (want) && !memcmp (out.data, want, out.size));
     assert (jsonl_to_frame ("{\"t\": 1,}", 9, &sb, err) == -1 && strstr (err, "column"));
     assert (jsonl_to_frame ("[1]", 3, &sb, err) == -1 && strstr (err, "object"));
+    //  Non-string keys nested 30 deep (found by fuzzing): the text stays
+    //  small instead of doubling its escapes per level.
+    char deep[61];
+    memset (deep, 0x81, 30);
+    memset (deep + 30, 0xc0, 31);
+    off = 0;
+    assert (msgpack_unpack_next (&u, deep, sizeof deep, &off) == MSGPACK_UNPACK_SUCCESS);
+    msgpack_sbuffer_clear (&out);
+    jsonl_from_obj (&u.data, &out);
+    assert (out.size < 200 && jsonl_to_frame (out.data, out.size - 1, &sb, err) == 0);
+    //  An empty str may come with a NULL pointer.
+    msgpack_object_kv kv = {.key = {.type = MSGPACK_OBJECT_STR},
+                            .val = {.type = MSGPACK_OBJECT_STR}};
+    msgpack_object empty = {.type = MSGPACK_OBJECT_MAP, .via.map = {.size = 1, .ptr = &kv}};
+    msgpack_sbuffer_clear (&out);
+    jsonl_from_obj (&empty, &out);
+    assert (out.size == 8 && !memcmp (out.data, "{\"\":\"\"}\n", 8));
     msgpack_unpacked_destroy (&u);
     msgpack_sbuffer_destroy (&sb);
     msgpack_sbuffer_destroy (&out);

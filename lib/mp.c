@@ -1,6 +1,7 @@
 /*  mp: see mp.h.  */
 #define _POSIX_C_SOURCE 200809L
 #include "mp.h"
+#include "frame.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -290,8 +291,12 @@ mpfile_read (const char *path, const char *format, uint32_t max_version, char *e
         errf (err, "'%s': read error", path);
         goto fail;
     }
+    //  frame_scan first: it checks the whole extent is present without
+    //  allocating, so msgpack-c never reserves room for an array or map
+    //  count the bytes cannot hold (a 10-byte file claiming 4G elements).
     size_t off = 0;
-    if (msgpack_unpack_next (&self->outer, self->data, size, &off) != MSGPACK_UNPACK_SUCCESS
+    if (frame_scan (self->data, size) <= 0
+        || msgpack_unpack_next (&self->outer, self->data, size, &off) != MSGPACK_UNPACK_SUCCESS
         || self->outer.data.type != MSGPACK_OBJECT_MAP) {
         errf (err, "'%s': not a vigil %s file (truncated or not MessagePack)", path, format);
         goto fail;
@@ -320,7 +325,8 @@ mpfile_read (const char *path, const char *format, uint32_t max_version, char *e
         goto fail;
     }
     off = 0;
-    if (msgpack_unpack_next (&self->inner, body->via.bin.ptr, body->via.bin.size, &off)
+    if (frame_scan (body->via.bin.ptr, body->via.bin.size) != (long) body->via.bin.size
+        || msgpack_unpack_next (&self->inner, body->via.bin.ptr, body->via.bin.size, &off)
             != MSGPACK_UNPACK_SUCCESS
         || self->inner.data.type != MSGPACK_OBJECT_MAP || off != body->via.bin.size) {
         errf (err, "'%s': body is not a MessagePack map", path);
@@ -396,6 +402,14 @@ mp_test (bool verbose)
     assert (truncate (path, 20) == 0);
     assert (!mpfile_read (path, "vigil-test", 1, err) && strstr (err, "truncated"));
     assert (!mpfile_read ("/nonexistent/x", "vigil-test", 1, err));
+    //  A few bytes claiming 4G elements (found by fuzzing): refused without
+    //  reserving 4G objects, whether in the file or in a checksummed body.
+    fp = fopen (path, "wb");
+    fwrite ("\xdd\xff\xff\xff\xff", 1, 5, fp);
+    fclose (fp);
+    assert (!mpfile_read (path, "vigil-test", 1, err) && strstr (err, "truncated"));
+    assert (mpfile_write (path, "vigil-test", 1, "\x81\xa1" "a\xdf\xff\xff\xff\xff", 8, err) == 0);
+    assert (!mpfile_read (path, "vigil-test", 1, err) && strstr (err, "not a MessagePack map"));
     remove (path);
     msgpack_sbuffer_destroy (&sb);
 }
