@@ -6,6 +6,7 @@
 #include <syslog.h>
 
 #include "alert.h"
+#include "latency.h"
 #include "stage.h"
 
 static const char *USAGE =
@@ -28,6 +29,8 @@ static const char *USAGE =
     "                    the peak rose (default 60s); opens and closes always go\n"
     "  -o EP             also publish each message (JSON) on a ZeroMQ PUB socket,\n"
     "                    e.g. -o @tcp://*:5570 (dashboards subscribe)\n"
+    "  --latency         at the end, p50/p99/max of (wall clock when a frame is\n"
+    "                    handled - its t), on stderr (vigil-sim --start now)\n"
     "\n"
     "Common options:\n"
     "  -i EP             input endpoint (default -: stdin)\n"
@@ -38,15 +41,16 @@ static const char *USAGE =
     "\n"
     "Exit status: 0 ok, 1 bad input or I/O failure, 2 usage error.\n";
 
-enum { O_JSON = 1, O_SYSLOG, O_QUIET, O_RATE };
+enum { O_JSON = 1, O_SYSLOG, O_QUIET, O_RATE, O_LATENCY };
 static const struct option s_longopts[] = {
     {"json", no_argument, NULL, O_JSON}, {"syslog", no_argument, NULL, O_SYSLOG},
     {"quiet", required_argument, NULL, O_QUIET}, {"rate-limit", required_argument, NULL, O_RATE},
+    {"latency", no_argument, NULL, O_LATENCY},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
-    bool json, syslog;
+    bool json, syslog, latency;
     alert_opts_t a;
 } opts_t;
 
@@ -56,6 +60,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     opts_t *o = ud;
     switch (c) {
     case O_JSON: o->json = true; return 0;
+    case O_LATENCY: o->latency = true; return 0;
     case O_SYSLOG: o->syslog = true; return 0;
     case O_QUIET: o->a.quiet = cli_duration (cli, "--quiet", arg); return 0;
     case O_RATE: o->a.rate_limit = cli_duration (cli, "--rate-limit", arg); return 0;
@@ -104,6 +109,7 @@ main (int argc, char **argv)
         openlog ("vigil-alert", LOG_PID, LOG_USER);
     stage_t *st = stage_new (&cli, false);
     alert_mgr_t *m = alert_mgr_new (&o.a);
+    latency_t *lat = o.latency ? latency_new () : NULL;
     record_t rec;
     record_init (&rec);
     bool failed = false;
@@ -112,7 +118,14 @@ main (int argc, char **argv)
             stage_reject (st, "%s", err);
         else
             failed = s_drain (m, &o, pub, err) != 0;
+        if (lat)
+            latency_add (lat, clock_wall () - rec.t);
     }
+    if (lat)
+        fprintf (stderr, "vigil-alert: latency over %llu frames: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+                 (unsigned long long) latency_count (lat), 1e3 * latency_quantile (lat, 0.5),
+                 1e3 * latency_quantile (lat, 0.99), 1e3 * latency_quantile (lat, 1));
+    latency_destroy (&lat);
     if (!failed) {
         alert_mgr_flush (m);
         failed = s_drain (m, &o, pub, err) != 0;

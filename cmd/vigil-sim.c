@@ -2,6 +2,7 @@
     attacks, faults and clinical events (the model: docs/sim.md).  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim.h"
 #include "stage.h"
@@ -17,7 +18,8 @@ static const char *USAGE =
     "  --duration DUR    simulated time, e.g. 90s, 30m, 6h, 7d (default 1h)\n"
     "  --tick DUR        time between a patient's records (default 1s)\n"
     "  --seed N          random seed (default 1)\n"
-    "  --start TIME      first tick, UTC or epoch s (default 2026-01-01T00:00:00Z)\n"
+    "  --start TIME      first tick, UTC or epoch s (default 2026-01-01T00:00:00Z);\n"
+    "                    now = the wall clock (with --realtime: t = wall time due)\n"
     "  --realtime        pace output to the wall clock (one tick per tick)\n"
     "  --no-anomalies    clean data only (every label 0)\n"
     "  --scenario FILE   inject exactly the events of FILE (START DURATION PATIENT\n"
@@ -65,6 +67,7 @@ typedef struct {
     sim_opts_t o;
     const char *scenario;       //  --scenario FILE
     bool realtime;
+    bool start_now;             //  --start now
 } opts_t;
 
 static int
@@ -82,6 +85,10 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case OPT_NO_ANOM: o->anomalies = false; return 0;
     case OPT_SCENARIO: op->scenario = arg; return 0;
     case OPT_START:
+        if (!strcmp (arg, "now")) {
+            op->start_now = true;
+            return 0;
+        }
         if (sim_parse_time (arg, &o->start))
             cli_usage_error (cli, "--start: '%s' is not a time like 2026-01-01T00:00:00Z", arg);
         return 0;
@@ -122,13 +129,15 @@ main (int argc, char **argv)
         op.o.events = events;
         op.o.scenario = true;
     }
+    double wall0 = clock_mono ();       //  tick 0 is due now
+    if (op.start_now)
+        op.o.start = clock_wall ();
     sim_t *sim = sim_new (&op.o, err);
     if (!sim)
         cli_usage_error (&cli, "%s", err);
     stage_t *st = stage_new (&cli, true);
     record_t rec;
     record_init (&rec);
-    double wall0 = clock_mono ();
     uint64_t paced = UINT64_MAX;
     while (!stage_stopping (st) && sim_next (sim, &rec) == 1) {
         if (op.realtime && sim_tick (sim) != paced) {
