@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forest.h"
 #include "mp.h"
 #include "rng.h"
 
@@ -17,13 +18,8 @@
 
 struct _iforest_t {
     size_t w, f, d;         //  window length, features per step, d = w*f
-    size_t ntrees, psi;     //  trees, subsample size used
-    size_t nnodes, cap;
-    uint32_t *root;         //  (ntrees) first node of each tree
-    int32_t *feat;          //  (nnodes) split feature, -1 for a leaf
-    float *thr;             //  (nnodes) go left when x[feat] < thr
-    int32_t *left, *right;  //  (nnodes) children (leaf: -1)
-    float *size;            //  (nnodes) leaf: training windows in it
+    size_t psi;             //  subsample size used
+    forest_t tree;          //  the trees; leaf = training windows that reached a node
     double cpsi;            //  c(psi), the normaliser
     iforest_opts_t opts;
     uint64_t ntrain;
@@ -65,39 +61,15 @@ s_new (size_t w, size_t f, size_t ntrees)
 {
     iforest_t *self = xcalloc (1, sizeof *self);
     self->w = w, self->f = f, self->d = w * f;
-    self->ntrees = ntrees;
-    self->root = xcalloc (ntrees ? ntrees : 1, sizeof *self->root);
+    forest_init (&self->tree, ntrees);
     return self;
-}
-
-static void
-s_reserve (iforest_t *self, size_t need)
-{
-    if (need <= self->cap)
-        return;
-    size_t cap = self->cap;
-    xgrow ((void **) &self->feat, &cap, need, sizeof *self->feat);
-    cap = self->cap;
-    xgrow ((void **) &self->thr, &cap, need, sizeof *self->thr);
-    cap = self->cap;
-    xgrow ((void **) &self->left, &cap, need, sizeof *self->left);
-    cap = self->cap;
-    xgrow ((void **) &self->right, &cap, need, sizeof *self->right);
-    cap = self->cap;
-    xgrow ((void **) &self->size, &cap, need, sizeof *self->size);
-    self->cap = cap;
 }
 
 static int32_t
 s_grow (iforest_t *self, const float *X, uint32_t *idx, size_t n, int depth, int limit,
         rng_t *rng)
 {
-    s_reserve (self, self->nnodes + 1);
-    int32_t node = (int32_t) self->nnodes++;
-    self->feat[node] = -1;
-    self->thr[node] = 0;
-    self->left[node] = self->right[node] = -1;
-    self->size[node] = (float) n;
+    int32_t node = forest_add (&self->tree, (float) n);
     if (n <= 1 || depth >= limit)
         return node;
     //  a random feature that is not constant in this node: the first one
@@ -132,12 +104,12 @@ s_grow (iforest_t *self, const float *X, uint32_t *idx, size_t n, int depth, int
             idx[i] = t;
         }
     assert (nl > 0 && nl < n);
-    self->feat[node] = (int32_t) fe;
-    self->thr[node] = thr;
+    self->tree.feat[node] = (int32_t) fe;
+    self->tree.thr[node] = thr;
     int32_t l = s_grow (self, X, idx, nl, depth + 1, limit, rng);
     int32_t r = s_grow (self, X, idx + nl, n - nl, depth + 1, limit, rng);
-    self->left[node] = l;
-    self->right[node] = r;
+    self->tree.left[node] = l;
+    self->tree.right[node] = r;
     return node;
 }
 
@@ -167,7 +139,7 @@ iforest_train (const float *X, size_t n, size_t w, size_t f, const iforest_opts_
     int limit = (int) ceil (log2 ((double) (self->psi > 1 ? self->psi : 2)));
     uint32_t *all = xmalloc (n * sizeof *all);
     rng_t rng;
-    for (size_t t = 0; t < self->ntrees; t++) {
+    for (size_t t = 0; t < self->tree.ntrees; t++) {
         rng_init (&rng, o->seed, t);
         //  subsample without replacement: a partial Fisher-Yates shuffle
         for (size_t i = 0; i < n; i++)
@@ -178,7 +150,7 @@ iforest_train (const float *X, size_t n, size_t w, size_t f, const iforest_opts_
             all[i] = all[j];
             all[j] = tmp;
         }
-        self->root[t] = (uint32_t) s_grow (self, X, all, self->psi, 0, limit, &rng);
+        self->tree.root[t] = (uint32_t) s_grow (self, X, all, self->psi, 0, limit, &rng);
     }
     free (all);
     return self;
@@ -188,16 +160,12 @@ double
 iforest_path (const iforest_t *self, const float *x)
 {
     double total = 0;
-    for (size_t t = 0; t < self->ntrees; t++) {
-        int32_t i = (int32_t) self->root[t];
-        int depth = 0;
-        while (self->feat[i] >= 0) {
-            i = x[self->feat[i]] < self->thr[i] ? self->left[i] : self->right[i];
-            depth++;
-        }
-        total += depth + iforest_c (self->size[i]);
+    for (size_t t = 0; t < self->tree.ntrees; t++) {
+        int depth;
+        int32_t i = forest_leaf (&self->tree, t, x, &depth);
+        total += depth + iforest_c (self->tree.leaf[i]);
     }
-    return total / (double) self->ntrees;
+    return total / (double) self->tree.ntrees;
 }
 
 double
@@ -223,7 +191,7 @@ iforest_nfeat (const iforest_t *self)
 size_t
 iforest_ntrees (const iforest_t *self)
 {
-    return self->ntrees;
+    return self->tree.ntrees;
 }
 
 size_t
@@ -238,36 +206,11 @@ iforest_hash (const iforest_t *self)
     return self->hash;
 }
 
-static void
-s_pack_ints (msgpack_packer *pk, const char *key, const int32_t *v, size_t n)
-{
-    float *tmp = xmalloc ((n ? n : 1) * sizeof *tmp);
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = (float) v[i];
-    mp_pack_kv_floats (pk, key, tmp, n);
-    free (tmp);
-}
-
-static int
-s_get_ints (const msgpack_object *body, const char *key, int32_t *out, size_t n)
-{
-    float *tmp = xmalloc ((n ? n : 1) * sizeof *tmp);
-    int rc = mp_get_floats (body, key, tmp, n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!(tmp[i] >= -1 && tmp[i] < (float) (1 << 24)) || tmp[i] != floorf (tmp[i]))
-            rc = -1;
-        else
-            out[i] = (int32_t) tmp[i];
-    }
-    free (tmp);
-    return rc;
-}
-
 int
 iforest_save (iforest_t *self, const char *path, char *err)
 {
-    if (self->nnodes >= (1u << 24))
-        return errf (err, "forest too large to save (%zu nodes)", self->nnodes);
+    if (self->tree.nnodes >= (1u << 24))
+        return errf (err, "forest too large to save (%zu nodes)", self->tree.nnodes);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
@@ -275,21 +218,13 @@ iforest_save (iforest_t *self, const char *path, char *err)
     msgpack_pack_map (&pk, 13);
     mp_pack_kv_u64 (&pk, "w", self->w);
     mp_pack_kv_u64 (&pk, "f", self->f);
-    mp_pack_kv_u64 (&pk, "trees", self->ntrees);
+    mp_pack_kv_u64 (&pk, "trees", self->tree.ntrees);
     mp_pack_kv_u64 (&pk, "psi", self->psi);
     mp_pack_kv_u64 (&pk, "seed", self->opts.seed);
     mp_pack_kv_u64 (&pk, "ntrain", self->ntrain);
-    mp_pack_kv_u64 (&pk, "nodes", self->nnodes);
-    int32_t *roots = xmalloc (self->ntrees * sizeof *roots);
-    for (size_t t = 0; t < self->ntrees; t++)
-        roots[t] = (int32_t) self->root[t];
-    s_pack_ints (&pk, "root", roots, self->ntrees);
-    free (roots);
-    s_pack_ints (&pk, "feat", self->feat, self->nnodes);
-    mp_pack_kv_floats (&pk, "thr", self->thr, self->nnodes);
-    s_pack_ints (&pk, "left", self->left, self->nnodes);
-    s_pack_ints (&pk, "right", self->right, self->nnodes);
-    mp_pack_kv_floats (&pk, "size", self->size, self->nnodes);
+    mp_pack_kv_u64 (&pk, "nodes", self->tree.nnodes);
+    forest_pack_roots (&self->tree, &pk);
+    forest_pack_nodes (&self->tree, &pk, "size");
     int rc = mpfile_write (path, IFOREST_FORMAT, IFOREST_VERSION, sb.data, sb.size, err);
     if (rc == 0)
         self->hash = hash64 (sb.data, sb.size);
@@ -320,39 +255,12 @@ iforest_load (const char *path, char *err)
     self->opts.sample = (int) psi;
     mp_get_u64 (body, "seed", &self->opts.seed);
     mp_get_u64 (body, "ntrain", &self->ntrain);
-    s_reserve (self, nnodes);
-    self->nnodes = nnodes;
-    int32_t *roots = xmalloc (ntrees * sizeof *roots);
-    int rc = s_get_ints (body, "root", roots, ntrees);
-    for (size_t t = 0; rc == 0 && t < ntrees; t++)
-        self->root[t] = (uint32_t) roots[t];
-    free (roots);
-    if (rc || s_get_ints (body, "feat", self->feat, nnodes)
-        || s_get_ints (body, "left", self->left, nnodes)
-        || s_get_ints (body, "right", self->right, nnodes)
-        || mp_get_floats (body, "thr", self->thr, nnodes)
-        || mp_get_floats (body, "size", self->size, nnodes)) {
+    if (forest_unpack (&self->tree, body, nnodes, "size")) {
         errf (err, "'%s': node arrays missing, malformed or of the wrong length", path);
         goto fail;
     }
-    for (size_t t = 0; t < ntrees; t++) {
-        size_t lo = self->root[t], hi = t + 1 < ntrees ? self->root[t + 1] : nnodes;
-        if (lo >= hi || (t == 0 && lo != 0)) {
-            errf (err, "'%s': tree %zu has a bad root", path, t + 1);
-            goto fail;
-        }
-        for (size_t i = lo; i < hi; i++) {
-            int32_t fe = self->feat[i], l = self->left[i], r = self->right[i];
-            bool ok = fe < 0 ? (fe == -1 && self->size[i] >= 0 && self->size[i] <= psi)
-                             : ((size_t) fe < self->d && isfinite (self->thr[i])
-                                && (size_t) l > i && (size_t) r > i && (size_t) l < hi
-                                && (size_t) r < hi);
-            if (!ok) {
-                errf (err, "'%s': node %zu of tree %zu is malformed", path, i - lo, t + 1);
-                goto fail;
-            }
-        }
-    }
+    if (forest_check (&self->tree, self->d, 0, (float) psi, path, err))
+        goto fail;
     self->hash = mpfile_checksum (file);
     mpfile_destroy (&file);
     return self;
@@ -368,8 +276,7 @@ iforest_destroy (iforest_t **self_p)
     if (!self_p || !*self_p)
         return;
     iforest_t *self = *self_p;
-    free (self->root), free (self->feat), free (self->thr);
-    free (self->left), free (self->right), free (self->size);
+    forest_destroy (&self->tree);
     free (self);
     *self_p = NULL;
 }

@@ -4,24 +4,20 @@
 #include "rf.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "forest.h"
 #include "mp.h"
 #include "rng.h"
 
 struct _rf_t {
     size_t w, f, d;         //  window length, features per step, d = w*f
-    size_t ntrees;
-    size_t nnodes, cap;
-    uint32_t *root;         //  (ntrees) index of each tree's root
-    int32_t *feat;          //  (nnodes) split feature, -1 for a leaf
-    float *thr;             //  (nnodes) go left when x[feat] < thr
-    int32_t *left, *right;  //  (nnodes) children (leaf: -1)
-    float *value;           //  (nnodes) fraction anomalous of the node's samples
+    forest_t tree;          //  the trees; leaf = fraction anomalous of a node's samples
     rf_opts_t opts;         //  how it was grown (recorded in the file)
     uint64_t ntrain, npos;  //  training windows, anomalous ones
     uint64_t hash;          //  checksum of the saved body, 0 if unsaved
@@ -55,39 +51,8 @@ s_new (size_t w, size_t f, size_t ntrees)
     self->w = w;
     self->f = f;
     self->d = w * f;
-    self->ntrees = ntrees;
-    self->root = xcalloc (ntrees ? ntrees : 1, sizeof *self->root);
+    forest_init (&self->tree, ntrees);
     return self;
-}
-
-static void
-s_reserve (rf_t *self, size_t need)
-{
-    if (need <= self->cap)
-        return;
-    size_t cap = self->cap;
-    xgrow ((void **) &self->feat, &cap, need, sizeof *self->feat);
-    cap = self->cap;
-    xgrow ((void **) &self->thr, &cap, need, sizeof *self->thr);
-    cap = self->cap;
-    xgrow ((void **) &self->left, &cap, need, sizeof *self->left);
-    cap = self->cap;
-    xgrow ((void **) &self->right, &cap, need, sizeof *self->right);
-    cap = self->cap;
-    xgrow ((void **) &self->value, &cap, need, sizeof *self->value);
-    self->cap = cap;
-}
-
-static int32_t
-s_add_node (rf_t *self, double value)
-{
-    s_reserve (self, self->nnodes + 1);
-    int32_t i = (int32_t) self->nnodes++;
-    self->feat[i] = -1;
-    self->thr[i] = 0;
-    self->left[i] = self->right[i] = -1;
-    self->value[i] = (float) value;
-    return i;
 }
 
 static int
@@ -113,7 +78,7 @@ s_grow (s_grow_t *g, uint32_t *idx, size_t n, int depth)
     size_t pos = 0;
     for (size_t i = 0; i < n; i++)
         pos += g->y[idx[i]];
-    int32_t node = s_add_node (rf, n ? (double) pos / n : 0);
+    int32_t node = forest_add (&rf->tree, (float) (n ? (double) pos / n : 0));
     if (pos == 0 || pos == n || depth >= o->max_depth || n < 2 * (size_t) o->min_leaf)
         return node;
 
@@ -160,12 +125,12 @@ s_grow (s_grow_t *g, uint32_t *idx, size_t n, int depth)
             idx[i] = t;
         }
     assert (nl > 0 && nl < n);
-    rf->feat[node] = (int32_t) best_feat;
-    rf->thr[node] = best_thr;
+    rf->tree.feat[node] = (int32_t) best_feat;
+    rf->tree.thr[node] = best_thr;
     int32_t l = s_grow (g, idx, nl, depth + 1);
     int32_t r = s_grow (g, idx + nl, n - nl, depth + 1);
-    rf->left[node] = l;
-    rf->right[node] = r;
+    rf->tree.left[node] = l;
+    rf->tree.right[node] = r;
     return node;
 }
 
@@ -210,13 +175,13 @@ rf_train (const float *X, const uint8_t *y, size_t n, size_t w, size_t f,
     g.pairs = xmalloc (m * sizeof *g.pairs);
     g.feats = xmalloc (d * sizeof *g.feats);
     uint32_t *idx = xmalloc (m * sizeof *idx);
-    for (size_t t = 0; t < self->ntrees; t++) {
+    for (size_t t = 0; t < self->tree.ntrees; t++) {
         rng_init (&g.rng, opts->seed, t);
         for (size_t i = 0; i < d; i++)
             g.feats[i] = (uint32_t) i;
         for (size_t i = 0; i < m; i++)
             idx[i] = opts->bootstrap ? (uint32_t) rng_below (&g.rng, n) : (uint32_t) i;
-        self->root[t] = (uint32_t) s_grow (&g, idx, m, 0);
+        self->tree.root[t] = (uint32_t) s_grow (&g, idx, m, 0);
     }
     free (idx);
     free (g.feats);
@@ -229,13 +194,9 @@ double
 rf_score (const rf_t *self, const float *x)
 {
     size_t votes = 0;
-    for (size_t t = 0; t < self->ntrees; t++) {
-        int32_t i = (int32_t) self->root[t];
-        while (self->feat[i] >= 0)
-            i = x[self->feat[i]] < self->thr[i] ? self->left[i] : self->right[i];
-        votes += self->value[i] > 0.5f;
-    }
-    return (double) votes / (double) self->ntrees;
+    for (size_t t = 0; t < self->tree.ntrees; t++)
+        votes += self->tree.leaf[forest_leaf (&self->tree, t, x, NULL)] > 0.5f;
+    return (double) votes / (double) self->tree.ntrees;
 }
 
 size_t
@@ -253,13 +214,13 @@ rf_nfeat (const rf_t *self)
 size_t
 rf_ntrees (const rf_t *self)
 {
-    return self->ntrees;
+    return self->tree.ntrees;
 }
 
 size_t
 rf_nnodes (const rf_t *self)
 {
-    return self->nnodes;
+    return self->tree.nnodes;
 }
 
 uint64_t
@@ -268,22 +229,11 @@ rf_hash (const rf_t *self)
     return self->hash;
 }
 
-//  Integers are stored as float32 arrays (exact below 2^24).
-static void
-s_pack_ints (msgpack_packer *pk, const char *key, const int32_t *v, size_t n)
-{
-    float *tmp = xmalloc ((n ? n : 1) * sizeof *tmp);
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = (float) v[i];
-    mp_pack_kv_floats (pk, key, tmp, n);
-    free (tmp);
-}
-
 int
 rf_save (rf_t *self, const char *path, char *err)
 {
-    if (self->nnodes >= (1u << 24))
-        return errf (err, "forest too large to save (%zu nodes)", self->nnodes);
+    if (self->tree.nnodes >= (1u << 24))
+        return errf (err, "forest too large to save (%zu nodes)", self->tree.nnodes);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
@@ -291,7 +241,7 @@ rf_save (rf_t *self, const char *path, char *err)
     msgpack_pack_map (&pk, 17);
     mp_pack_kv_u64 (&pk, "w", self->w);
     mp_pack_kv_u64 (&pk, "f", self->f);
-    mp_pack_kv_u64 (&pk, "trees", self->ntrees);
+    mp_pack_kv_u64 (&pk, "trees", self->tree.ntrees);
     mp_pack_kv_u64 (&pk, "max_depth", (uint64_t) self->opts.max_depth);
     mp_pack_kv_u64 (&pk, "min_leaf", (uint64_t) self->opts.min_leaf);
     mp_pack_kv_u64 (&pk, "mtry", (uint64_t) self->opts.mtry);
@@ -299,38 +249,14 @@ rf_save (rf_t *self, const char *path, char *err)
     mp_pack_kv_u64 (&pk, "seed", self->opts.seed);
     mp_pack_kv_u64 (&pk, "ntrain", self->ntrain);
     mp_pack_kv_u64 (&pk, "npos", self->npos);
-    int32_t *roots = xmalloc (self->ntrees * sizeof *roots);
-    for (size_t t = 0; t < self->ntrees; t++)
-        roots[t] = (int32_t) self->root[t];
-    s_pack_ints (&pk, "root", roots, self->ntrees);
-    free (roots);
-    mp_pack_kv_u64 (&pk, "nodes", self->nnodes);
-    s_pack_ints (&pk, "feat", self->feat, self->nnodes);
-    mp_pack_kv_floats (&pk, "thr", self->thr, self->nnodes);
-    s_pack_ints (&pk, "left", self->left, self->nnodes);
-    s_pack_ints (&pk, "right", self->right, self->nnodes);
-    mp_pack_kv_floats (&pk, "value", self->value, self->nnodes);
+    forest_pack_roots (&self->tree, &pk);
+    mp_pack_kv_u64 (&pk, "nodes", self->tree.nnodes);
+    forest_pack_nodes (&self->tree, &pk, "value");
     int rc = mpfile_write (path, RF_FORMAT, RF_VERSION, sb.data, sb.size, err);
     if (rc == 0)
         self->hash = hash64 (sb.data, sb.size);
     msgpack_sbuffer_destroy (&sb);
     return rc;
-}
-
-static int
-s_get_ints (const msgpack_object *body, const char *key, int32_t *out, size_t n,
-            char *err)
-{
-    float *tmp = xmalloc ((n ? n : 1) * sizeof *tmp);
-    int rc = mp_get_floats (body, key, tmp, n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!(tmp[i] >= -1 && tmp[i] < (float) (1 << 24)) || tmp[i] != floorf (tmp[i]))
-            rc = -1;
-        else
-            out[i] = (int32_t) tmp[i];
-    }
-    free (tmp);
-    return rc ? errf (err, "key '%s': missing or malformed", key) : 0;
 }
 
 rf_t *
@@ -361,41 +287,16 @@ rf_load (const char *path, char *err)
         self->opts.seed = u;
     mp_get_u64 (body, "ntrain", &self->ntrain);
     mp_get_u64 (body, "npos", &self->npos);
-    s_reserve (self, nnodes);
-    self->nnodes = nnodes;
-    int32_t *roots = xmalloc (ntrees * sizeof *roots);
-    int rc = s_get_ints (body, "root", roots, ntrees, err);
-    for (size_t t = 0; rc == 0 && t < ntrees; t++)
-        self->root[t] = (uint32_t) roots[t];
-    free (roots);
-    if (rc || s_get_ints (body, "feat", self->feat, nnodes, err)
-        || s_get_ints (body, "left", self->left, nnodes, err)
-        || s_get_ints (body, "right", self->right, nnodes, err)
-        || mp_get_floats (body, "thr", self->thr, nnodes)
-        || mp_get_floats (body, "value", self->value, nnodes)) {
-        if (!rc)
+    int rc = forest_unpack (&self->tree, body, nnodes, "value");
+    if (rc) {
+        if (rc == -1)
+            errf (err, "key 'root': missing or malformed");
+        else
             errf (err, "'%s': node arrays missing or of the wrong length", path);
         goto fail;
     }
-    //  each tree occupies [root[t], root[t+1]); children follow their parent
-    for (size_t t = 0; t < ntrees; t++) {
-        size_t lo = self->root[t], hi = t + 1 < ntrees ? self->root[t + 1] : nnodes;
-        if (lo >= hi || (t == 0 && lo != 0)) {
-            errf (err, "'%s': tree %zu has a bad root", path, t + 1);
-            goto fail;
-        }
-        for (size_t i = lo; i < hi; i++) {
-            int32_t fe = self->feat[i], l = self->left[i], r = self->right[i];
-            bool ok = fe < 0 ? (fe == -1 && isfinite (self->value[i]))
-                             : ((size_t) fe < self->d && isfinite (self->thr[i])
-                                && (size_t) l > i && (size_t) r > i && (size_t) l < hi
-                                && (size_t) r < hi);
-            if (!ok) {
-                errf (err, "'%s': node %zu of tree %zu is malformed", path, i - lo, t + 1);
-                goto fail;
-            }
-        }
-    }
+    if (forest_check (&self->tree, self->d, -FLT_MAX, FLT_MAX, path, err))
+        goto fail;
     self->hash = mpfile_checksum (file);
     mpfile_destroy (&file);
     return self;
@@ -411,12 +312,7 @@ rf_destroy (rf_t **self_p)
     if (!self_p || !*self_p)
         return;
     rf_t *self = *self_p;
-    free (self->root);
-    free (self->feat);
-    free (self->thr);
-    free (self->left);
-    free (self->right);
-    free (self->value);
+    forest_destroy (&self->tree);
     free (self);
     *self_p = NULL;
 }
@@ -438,17 +334,17 @@ rf_test (bool verbose)
     o.trees = 1, o.bootstrap = false, o.mtry = 2;
     rf_t *rf = rf_train (X, y, 8, 1, 2, &o, err);
     assert (rf && rf_nnodes (rf) == 5 && rf_ntrees (rf) == 1);
-    assert (rf->feat[0] == 0 && rf->thr[0] == 4.5f);
-    assert (rf->feat[1] == 1 && rf->thr[1] == 6.5f && rf->left[0] == 1);
-    assert (rf->feat[2] == -1 && rf->value[2] == 0 && rf->feat[3] == -1 && rf->value[3] == 1);
-    assert (rf->feat[4] == -1 && rf->value[4] == 1 && rf->right[0] == 4);
+    assert (rf->tree.feat[0] == 0 && rf->tree.thr[0] == 4.5f);
+    assert (rf->tree.feat[1] == 1 && rf->tree.thr[1] == 6.5f && rf->tree.left[0] == 1);
+    assert (rf->tree.feat[2] == -1 && rf->tree.leaf[2] == 0 && rf->tree.feat[3] == -1 && rf->tree.leaf[3] == 1);
+    assert (rf->tree.feat[4] == -1 && rf->tree.leaf[4] == 1 && rf->tree.right[0] == 4);
     const float q1[] = {2, 9}, q2[] = {2, 1}, q3[] = {7, 0};
     assert (rf_score (rf, q1) == 1 && rf_score (rf, q2) == 0 && rf_score (rf, q3) == 1);
     rf_destroy (&rf);
     //  a stump: left leaf has 1 of 4 anomalous and votes normal
     o.max_depth = 1;
     rf = rf_train (X, y, 8, 2, 1, &o, err);
-    assert (rf && rf_nnodes (rf) == 3 && rf->value[1] == 0.25f);
+    assert (rf && rf_nnodes (rf) == 3 && rf->tree.leaf[1] == 0.25f);
     assert (rf_score (rf, q2) == 0 && rf_score (rf, q3) == 1);
     rf_destroy (&rf);
     //  min_leaf forbids the pure split of 3 | 1 in the left part
