@@ -49,6 +49,20 @@ s_usage_line (const cli_t *cli, FILE *f)
     fprintf (f, "Try '%s --help' for more information.\n", cli->prog);
 }
 
+//  The option tables of the parse in progress, freed by whichever way the
+//  parse ends (a usage error, --help and --version exit from inside it).
+static struct option *s_all;
+static char *s_shorts;
+
+static void
+s_parse_free (void)
+{
+    free (s_all);
+    free (s_shorts);
+    s_all = NULL;
+    s_shorts = NULL;
+}
+
 void
 cli_usage_error (const cli_t *cli, const char *fmt, ...)
 {
@@ -59,6 +73,7 @@ cli_usage_error (const cli_t *cli, const char *fmt, ...)
     fputc ('\n', stderr);
     va_end (ap);
     s_usage_line (cli, stderr);
+    s_parse_free ();
     exit (2);
 }
 
@@ -136,12 +151,12 @@ cli_parse (cli_t *cli, int argc, char **argv, const char *shortopts,
     size_t nprog = 0;
     while (longopts && longopts[nprog].name)
         nprog++;
-    struct option *all = xcalloc (NCOMMON + nprog + 1, sizeof *all);
+    struct option *all = s_all = xcalloc (NCOMMON + nprog + 1, sizeof *all);
     memcpy (all, s_common, sizeof s_common);
     if (nprog)
         memcpy (all + NCOMMON, longopts, nprog * sizeof *all);
     size_t n = strlen (shortopts ? shortopts : "");
-    char *shorts = xmalloc (n + 16);
+    char *shorts = s_shorts = xmalloc (n + 16);
     snprintf (shorts, n + 16, "+hi:o:v%s", shortopts ? shortopts : "");
 
     size_t max_out = cli->max_out ? cli->max_out : 1;
@@ -152,9 +167,11 @@ cli_parse (cli_t *cli, int argc, char **argv, const char *shortopts,
         switch (c) {
         case 'h':
             fputs (cli->usage, stdout);
+            s_parse_free ();
             exit (0);
         case OPT_VERSION:
             printf ("%s (vigil) %s\n", cli->prog, VIGIL_VERSION);
+            s_parse_free ();
             exit (0);
         case 'i':
             cli->in = optarg;
@@ -214,8 +231,9 @@ cli_parse (cli_t *cli, int argc, char **argv, const char *shortopts,
                 cli_usage_error (cli, "bad option '%s'", argv[optind - 1]);
         }
     }
-    free (all);
-    free (shorts);
+    (void) all;
+    (void) shorts;
+    s_parse_free ();
     return optind;
 }
 
