@@ -59,7 +59,7 @@ $(BUILD)/selftest_list.h: FORCE
 FORCE:
 
 # keep the objects of the programs (make would delete them as intermediates)
-.SECONDARY:
+.SECONDARY: $(LIB_OBJ) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.o)
 
 $(BUILD)/tests/selftest.o: tests/selftest.c $(BUILD)/selftest_list.h
 	@mkdir -p $(@D)
