@@ -298,7 +298,7 @@ mpfile_read (const char *path, const char *format, uint32_t max_version, char *e
     if (frame_scan (self->data, size) <= 0
         || msgpack_unpack_next (&self->outer, self->data, size, &off) != MSGPACK_UNPACK_SUCCESS
         || self->outer.data.type != MSGPACK_OBJECT_MAP) {
-        errf (err, "'%s': not a vigil %s file (truncated or not MessagePack)", path, format);
+        errf (err, "'%s': not a %s file (truncated or not MessagePack)", path, format);
         goto fail;
     }
     const msgpack_object *root = &self->outer.data;
