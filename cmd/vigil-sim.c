@@ -129,9 +129,9 @@ main (int argc, char **argv)
         op.o.events = events;
         op.o.scenario = true;
     }
-    double wall0 = clock_mono ();       //  tick 0 is due now
     if (op.start_now)
-        op.o.start = clock_wall ();
+        op.o.start = clock_wall ();     //  then no record is due before its t
+    double wall0 = clock_mono ();       //  tick 0 is due now
     sim_t *sim = sim_new (&op.o, err);
     if (!sim)
         cli_usage_error (&cli, "%s", err);
