@@ -219,6 +219,22 @@ mapfile -t c_src < <(curve front-src front)
 launch front vigil-sim vigil-sim --patients "$PATIENTS" --duration "$DURATION" $SIM_ARGS "${common[@]}" \
     -o ">tcp://${HOST[front]}:$P_NORM" "${c_src[@]}"
 
+# a stage that could not start (bad address, port in use, bad key) ends the run
+sleep 0.3
+for n in "${NAMES[@]}"; do
+    if ! alive "${PID[$n]}" && [ "$n" != vigil-sim ]; then
+        wait "${PID[$n]}"
+        rc=$?
+        if [ "$rc" != 0 ]; then
+            echo "distributed.sh: $n did not start (exit $rc):" >&2
+            sed 's/^/  /' "$LOG/$n.err" >&2
+            for m in "${NAMES[@]}"; do alive "${PID[$m]}" && kill -KILL "${PID[$m]}" 2>/dev/null; done
+            wait
+            exit 1
+        fi
+    fi
+done
+
 # a watchdog for runs that cannot end (a stage that never got its producers)
 ( trap 'kill $sp 2>/dev/null; exit 0' TERM
   sleep "$TIMEOUT" & sp=$!; wait $sp
