@@ -169,7 +169,9 @@ launch() {
     shift 2
     [ "$name" = vigil-alert ] && out=$OUT/alerts.txt
     if [ -z "${RUN[$r]}" ]; then
-        "$BIN/$@" > "$out" 2> "$LOG/$name.err" &
+        local prog=$1
+        shift
+        "$BIN/$prog" "$@" > "$out" 2> "$LOG/$name.err" &
     else
         local cmd="exec" a
         cmd="$cmd $(q "$BIN/$1")"
@@ -183,10 +185,8 @@ launch() {
     echo "$name $!" >> "$OUT/pids"
 }
 alive() { kill -0 "$1" 2>/dev/null; }
-stop_all() {
-    for n in "${NAMES[@]}"; do alive "${PID[$n]}" && kill -TERM "${PID[$n]}" 2>/dev/null; done
-}
 STOPPED=0
+# shellcheck disable=SC2317
 on_signal() { STOPPED=1; alive "${PID[vigil-sim]:-0}" && kill -TERM "${PID[vigil-sim]}"; }
 trap on_signal TERM INT
 
