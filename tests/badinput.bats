@@ -354,6 +354,7 @@ print("%016x" % h)')
 
 @test "valgrind: random bytes and a normal run through vigil-cat: no invalid access, no leak" {
     command -v valgrind > /dev/null || skip "valgrind is not installed"
+    ! ldd "$(command -v vigil-cat)" | grep -q libasan || skip "an ASan build (make SAN=1) cannot run under valgrind"
     vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible"
     run timeout 120 $vg vigil-cat --to json -i "$D/random"
     assert_failure 1
