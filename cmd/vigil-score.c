@@ -22,9 +22,12 @@ static const char *USAGE =
     "size or with non-finite values is reported and skipped.\n"
     "\n"
     "  --model FILE      the vigil-model file (required)\n"
-    "  --score MODE      mu: Eq. 5 on the decoding of the latent mean (default);\n"
-    "                    samples: Eq. 5 averaged over --samples draws of z;\n"
-    "                    elbo: negative ELBO, mean SSE over the draws + KL\n"
+    "  --score MODE      mu (or sse): Eq. 5 on the decoding of the latent mean\n"
+    "                    (default); scaled: the same with each squared error divided\n"
+    "                    by its field's residual variance on the training windows\n"
+    "                    (stored in the model); samples: Eq. 5 averaged over\n"
+    "                    --samples draws of z; elbo: negative ELBO, mean SSE over\n"
+    "                    the draws + KL\n"
     "  --samples L       draws for samples/elbo (default 10)\n"
     "  --top K           fields in top, 0..16 (default 3)\n"
     "  --batch N         windows per batch (default 256)\n"
@@ -58,8 +61,11 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     switch (c) {
     case O_MODEL: o->model = arg; break;
     case O_SCORE:
-        if (vae_score_parse (arg, &o->s.mode))
-            cli_usage_error (cli, "--score: '%s' is not mu, samples or elbo", arg);
+        o->s.scaled = !strcmp (arg, "scaled");
+        if (o->s.scaled || !strcmp (arg, "sse"))
+            o->s.mode = VAE_SCORE_MU;
+        else if (vae_score_parse (arg, &o->s.mode))
+            cli_usage_error (cli, "--score: '%s' is not mu, sse, scaled, samples or elbo", arg);
         break;
     case O_SAMPLES: o->s.nsamples = cli_long (cli, "--samples", arg, 1, 100000); break;
     case O_TOP: o->s.topk = cli_long (cli, "--top", arg, 0, REC_TOP_MAX); break;
@@ -104,6 +110,8 @@ main (int argc, char **argv)
     model_t *m = model_load (o.model, (size_t) o.batch, err);
     if (!m)
         cli_fatal (&cli, "%s", err);
+    if (o.s.scaled && !model_resid (m))
+        cli_fatal (&cli, "--score scaled: '%s' has no residual variances (retrain it)", o.model);
     rng_t rng;
     rng_init (&rng, (uint64_t) o.seed, 0);
     //  A file is never idle; stdin and ZeroMQ may be.

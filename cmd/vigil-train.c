@@ -159,11 +159,17 @@ main (int argc, char **argv)
     }
     model_info_t info;
     vae_t *vae = model_trainer_finish (tr, &info);
+    double *var = xmalloc (F * sizeof (double));
+    model_resid_per_field (model_trainer_resid (tr), W, F, MODEL_RESID_FLOOR, var);
     model_trainer_destroy (&tr);
     model_data_destroy (&eval);
     model_t *m = model_new (&vae, &stats, W, &info, err);
-    if (!m || model_save (m, o.model, err))
+    if (!m || model_set_resid (m, var, err) || model_save (m, o.model, err))
         cli_fatal (&cli, "%s", err);
+    for (size_t f = 0; cli.verbose && f < F; f++)
+        fprintf (stderr, "vigil-train: %s: residual variance %.4g\n",
+                 stats_field (model_stats (m), f), var[f]);
+    free (var);
     if (!o.quiet)
         fprintf (stderr, "vigil-train: saved '%s' (model %s): epoch %llu of %llu, "
                  "val loss %.4f, %llu windows x %zu steps x %zu fields\n", o.model,

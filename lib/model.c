@@ -22,6 +22,8 @@ struct _model_t {
     char hex[17];               //  hash as "%016llx" ("" until saved/loaded)
     float *xb;                  //  (max_batch, W F) staging for scoring
     double *score;              //  (max_batch)
+    double *resid;              //  (F) residual variance per field, or NULL
+    float *wt;                  //  (W F) 1 / resid of each element's field, or NULL
 };
 
 static model_t *
@@ -73,6 +75,8 @@ model_destroy (model_t **self_p)
     stats_destroy (&self->stats);
     free (self->xb);
     free (self->score);
+    free (self->resid);
+    free (self->wt);
     free (self);
     *self_p = NULL;
 }
@@ -95,7 +99,7 @@ model_save (model_t *self, const char *path, char *err)
     nn_params_t *P = vae_params (self->vae);
     const model_info_t *in = &self->info;
 
-    msgpack_pack_map (&pk, 8);
+    msgpack_pack_map (&pk, 8 + (self->resid != NULL));
     mp_pack_str (&pk, "fields");
     msgpack_pack_array (&pk, self->nfields);
     for (size_t i = 0; i < self->nfields; i++)
@@ -127,6 +131,12 @@ model_save (model_t *self, const char *path, char *err)
     mp_pack_kv_u64 (&pk, "val_windows", in->val_windows);
     mp_pack_kv_double (&pk, "val_loss", in->val_loss);
     mp_pack_kv_double (&pk, "val_p99", in->val_p99);
+    if (self->resid) {
+        mp_pack_str (&pk, "resid");
+        msgpack_pack_array (&pk, self->nfields);
+        for (size_t i = 0; i < self->nfields; i++)
+            msgpack_pack_double (&pk, self->resid[i]);
+    }
 
     int rc = mpfile_write (path, MODEL_FORMAT, MODEL_VERSION, sb.data, sb.size, err);
     if (rc == 0)
@@ -251,6 +261,21 @@ model_load (const char *path, size_t max_batch, char *err)
         .epochs = s_opt_u64 (tr, "epochs"), .best_epoch = s_opt_u64 (tr, "best_epoch"),
         .windows = s_opt_u64 (tr, "windows"), .val_windows = s_opt_u64 (tr, "val_windows"),
         .val_loss = s_opt_double (tr, "val_loss"), .val_p99 = s_opt_double (tr, "val_p99")};
+    const msgpack_object *ro = mp_get (body, "resid");
+    if (ro) {
+        double var[MODEL_MAX_FIELDS];
+        bool ok = ro->type == MSGPACK_OBJECT_ARRAY && ro->via.array.size == nfields
+               && nfields <= MODEL_MAX_FIELDS;
+        for (size_t i = 0; ok && i < nfields; i++)
+            ok = mp_as_double (&ro->via.array.ptr[i], &var[i]) == 0 && var[i] > 0
+              && isfinite (var[i]);
+        if (!ok || model_set_resid (self, var, why)) {
+            errf (why, "bad residual variances (resid)");
+            model_destroy (&self);
+            stats = NULL, vae = NULL;
+            goto fail;
+        }
+    }
     s_set_hash (self, mpfile_checksum (f));
     mpfile_destroy (&f);
     return self;
@@ -290,6 +315,33 @@ size_t
 model_nfields (const model_t *self)
 {
     return self->nfields;
+}
+
+int
+model_set_resid (model_t *self, const double *var, char *err)
+{
+    size_t W = self->window, F = self->nfields;
+    if (F > MODEL_MAX_FIELDS)
+        return errf (err, "more than %d fields", MODEL_MAX_FIELDS);
+    for (size_t f = 0; f < F; f++)
+        if (!(var[f] > 0) || !isfinite (var[f]))
+            return errf (err, "residual variance of field %zu is not positive", f + 1);
+    if (!self->resid) {
+        self->resid = xmalloc (F * sizeof (double));
+        self->wt = xmalloc (W * F * sizeof (float));
+    }
+    for (size_t f = 0; f < F; f++) {
+        self->resid[f] = var[f];
+        for (size_t w = 0; w < W; w++)
+            self->wt[w * F + f] = (float) (1 / var[f]);
+    }
+    return 0;
+}
+
+const double *
+model_resid (const model_t *self)
+{
+    return self->resid;
 }
 
 uint64_t
@@ -393,6 +445,7 @@ model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *
         assert (recs[i].nx == D);
         memcpy (self->xb + i * D, recs[i].x, D * sizeof (float));
     }
+    vae_set_weights (self->vae, opts->scaled ? self->wt : NULL);
     vae_score (self->vae, self->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
                self->score);
     for (size_t i = 0; i < n; i++) {
@@ -573,6 +626,7 @@ model_batch_score (model_batch_t *self, const model_score_opts_t *opts, rng_t *r
     size_t n = self->n;
     if (n == 0)
         return;
+    vae_set_weights (m->vae, opts->scaled ? m->wt : NULL);
     vae_score (m->vae, m->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
                m->score);
     self->out.size = 0;
@@ -702,6 +756,7 @@ struct _model_trainer_t {
     double best_loss, best_p99;
     size_t epoch, best_epoch, bad_epochs;
     rng_t rng;                  //  shuffles and eps of training
+    double *resid;              //  (D) mean squared error per element (finish)
     double *vscore;             //  (nval) validation scores
     double *escore;             //  (eval count)
     uint8_t *elabel;            //  (eval count)
@@ -775,6 +830,7 @@ model_trainer_destroy (model_trainer_t **self_p)
     free (self->xb);
     free (self->best);
     free (self->vscore);
+    free (self->resid);
     free (self->escore);
     free (self->elabel);
     free (self);
@@ -916,6 +972,23 @@ model_trainer_finish (model_trainer_t *self, model_info_t *info)
     nn_params_t *P = vae_params (self->vae);
     memcpy (P->p, self->best, P->n * sizeof (float));
     nn_params_reset_adam (P);
+    //  Residuals of the kept parameters on every window, by mu.
+    const model_data_t *d = self->data;
+    size_t D = d->dim, B = self->o.batch, n = d->count;
+    double *sc = xmalloc (B * sizeof (double));
+    self->resid = xcalloc (D, sizeof (double));
+    vae_set_weights (self->vae, NULL);
+    for (size_t i = 0; i < n; i += B) {
+        size_t m = n - i < B ? n - i : B;
+        vae_score (self->vae, d->x + i * D, m, VAE_SCORE_MU, 1, NULL, sc);
+        const float *err = vae_err (self->vae);
+        for (size_t r = 0; r < m; r++)
+            for (size_t k = 0; k < D; k++)
+                self->resid[k] += err[r * D + k];
+    }
+    for (size_t k = 0; k < D; k++)
+        self->resid[k] /= (double) n;
+    free (sc);
     *info = (model_info_t) {
         .beta = self->o.beta, .lr = self->o.adam.lr, .batch = self->o.batch,
         .seed = self->o.seed, .epochs = self->epoch, .best_epoch = self->best_epoch,
@@ -924,6 +997,25 @@ model_trainer_finish (model_trainer_t *self, model_info_t *info)
     vae_t *v = self->vae;
     self->vae = NULL;
     return v;
+}
+
+const double *
+model_trainer_resid (const model_trainer_t *self)
+{
+    return self->resid;
+}
+
+void
+model_resid_per_field (const double *elem, size_t window, size_t nfields, double floor,
+                       double *var)
+{
+    for (size_t f = 0; f < nfields; f++) {
+        double s = 0;
+        for (size_t w = 0; w < window; w++)
+            s += elem[w * nfields + f];
+        s /= (double) window;
+        var[f] = s > floor ? s : floor;
+    }
 }
 
 void
@@ -1033,6 +1125,11 @@ model_test (bool verbose)
     assert (st);
     model_t *m = model_new (&vae, &st, W, &info, err);
     assert (m && !vae && !st);
+    //  Residual variances: refused unless positive; saved and loaded exactly.
+    double var[4] = {0.5, 2, 1, 0.25}, bad_var[4] = {1, 0, 1, 1};
+    assert (!model_resid (m));
+    assert (model_set_resid (m, bad_var, err) == -1 && strstr (err, "field 2"));
+    assert (model_set_resid (m, var, err) == 0 && model_resid (m)[3] == 0.25);
     char path[64], bad[80];
     snprintf (path, sizeof path, "/tmp/vigil-model-test-%ld.model", (long) getpid ());
     assert (model_save (m, path, err) == 0);
@@ -1045,6 +1142,7 @@ model_test (bool verbose)
     assert (model_window (m2) == W && model_nfields (m2) == F);
     assert (model_info (m2)->best_epoch == info.best_epoch);
     assert (model_info (m2)->val_p99 == info.val_p99);
+    assert (model_resid (m2) && !memcmp (model_resid (m2), var, sizeof var));
     assert (!strcmp (stats_field (model_stats (m2), 1), "spo2"));
     assert (memcmp (vae_arch (model_vae (m)), vae_arch (model_vae (m2)), sizeof (vae_arch_t)) == 0);
 
@@ -1070,6 +1168,26 @@ model_test (bool verbose)
     double obs = 60 + 3 * recs[2].x[(W - 1) * F + 1];
     assert (fabs (recs[2].top[0].observed - obs) < 1e-4);
     assert (recs[2].score > recs[0].score && recs[2].score > recs[1].score);
+    //  Scaled: every field's contribution divided by its residual variance,
+    //  the score their sum.
+    {
+        model_score_opts_t all = {.mode = VAE_SCORE_MU, .nsamples = 1, .topk = F};
+        record_t *q = &recs[0];
+        model_score (m2, q, 1, &all, &r);
+        double plain[4], sum = 0;
+        for (size_t j = 0; j < F; j++)
+            plain[stats_find (model_stats (m2), q->top[j].field)] = q->top[j].contrib;
+        double plain_score = q->score;
+        all.scaled = true;
+        model_score (m2, q, 1, &all, &r);
+        for (size_t j = 0; j < F; j++) {
+            long f = stats_find (model_stats (m2), q->top[j].field);
+            assert (fabs (q->top[j].contrib - plain[f] / var[f]) <= 1e-5 * (1 + plain[f] / var[f]));
+            sum += q->top[j].contrib;
+        }
+        assert (fabs (q->score - sum) <= 1e-5 * sum && q->score != plain_score);
+        model_score (m2, q, 1, &so, &r);
+    }
     if (verbose)
         printf ("model: spiked window score %.2f (normal %.2f, %.2f): top %s %.1f (expected "
                 "%.1f)\n",

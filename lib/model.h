@@ -14,6 +14,10 @@
         train    map     beta, lr, batch, seed, epochs, best_epoch, windows,
                          val_windows, val_loss, val_p99 (99th percentile of the
                          validation scores by mu)
+        resid    [float64] (optional) residual variance per field: the mean
+                         of (x - x^)^2 over the steps of every training
+                         window (decoding of mu), at least MODEL_RESID_FLOOR;
+                         the scaled score divides each squared error by it
     The file's checksum (mpfile_checksum) is the model's identity: scorers
     write it as the extra key `model` ("%016llx").  A file that is foreign,
     truncated, corrupted (checksum), of another version, or whose parts do not
@@ -35,6 +39,8 @@
 
 #define MODEL_FORMAT  "vigil-model"
 #define MODEL_VERSION 1
+#define MODEL_MAX_FIELDS 256    //  most fields with residual variances
+#define MODEL_RESID_FLOOR 1e-3  //  least residual variance (scaled units)
 
 //  What the file records about training.
 typedef struct {
@@ -81,6 +87,15 @@ size_t
     model_nfields (const model_t *self);
 //  The checksum of the saved/loaded file, and as 16 lowercase hex digits
 //  (borrowed); 0 / "" before the model was saved or loaded.
+//  Set the residual variance of each field (F values, each > 0 and finite;
+//  copied): scores then weigh each squared error by 1 / var of its field.
+//  0, or -1 + err.
+int
+    model_set_resid (model_t *self, const double *var, char *err);
+//  The residual variances (F), or NULL when the model has none (then every
+//  score is plain Eq. 5).  Borrowed.
+const double *
+    model_resid (const model_t *self);
 uint64_t
     model_hash (const model_t *self);
 const char *
@@ -101,10 +116,14 @@ typedef struct {
     vae_score_t mode;           //  VAE_SCORE_MU (default), _SAMPLES, _ELBO
     size_t nsamples;            //  L for the sampling modes (>= 1)
     size_t topk;                //  entries in `top` (0..REC_TOP_MAX, at most F)
+    bool scaled;                //  divide each squared error by its field's residual variance
+                                //  (needs model_resid; else plain Eq. 5)
 } model_score_opts_t;
 
-//  Score n <= max_batch checked window records: sets `score`, `top` (the
-//  topk fields by squared error summed over the window, observed = newest
+//  Score n <= max_batch checked window records: sets `score` (Eq. 5, or with
+//  opts->scaled and residual variances in the model each squared error
+//  divided by its field's variance), `top` (the
+//  topk fields by that error summed over the window, observed = newest
 //  step and expected = its reconstruction, both in units) and the extra key
 //  `model`.  rng is used by the sampling modes.
 void
@@ -207,6 +226,15 @@ vae_t *
     model_trainer_finish (model_trainer_t *self, model_info_t *info);
 void
     model_trainer_destroy (model_trainer_t **self_p);
+//  After finish: the mean squared error (by mu) of each of the D = W x F
+//  inputs over every window, training and validation.  Borrowed.
+const double *
+    model_trainer_resid (const model_trainer_t *self);
+//  Per-field residual variance from per-element ones: the mean over the W
+//  steps, at least floor.
+void
+    model_resid_per_field (const double *elem, size_t window, size_t nfields, double floor,
+                           double *var);
 
 //  One CSV line of an epoch (with or without the eval columns), and the
 //  header; written into buf (size bytes), newline included.

@@ -28,6 +28,7 @@ struct _vae_t {
     const float *xhat;          //  decoder output of the last forward
     bool sampled;               //  last forward used eps (backward allowed)
     bool recon_is_xhat;         //  scoring by mu: the reconstruction is xhat
+    const float *wt;            //  (D) weights of the squared errors in scoring, or NULL
 };
 
 int
@@ -341,16 +342,25 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
             //  added in double.
             float lane[8] = {0};
             size_t d = 0;
-            for (; d + 8 <= D; d += 8)
-                for (size_t k = 0; k < 8; k++) {
-                    float e = xr[d + k] - hr[d + k];
-                    er[d + k] = e * e;
-                    lane[k] += e * e;
-                }
+            const float *wt = self->wt;
+            if (wt)
+                for (; d + 8 <= D; d += 8)
+                    for (size_t k = 0; k < 8; k++) {
+                        float e = xr[d + k] - hr[d + k];
+                        er[d + k] = e * e * wt[d + k];
+                        lane[k] += er[d + k];
+                    }
+            else
+                for (; d + 8 <= D; d += 8)
+                    for (size_t k = 0; k < 8; k++) {
+                        float e = xr[d + k] - hr[d + k];
+                        er[d + k] = e * e;
+                        lane[k] += e * e;
+                    }
             double s = 0;
             for (; d < D; d++) {
                 float e = xr[d] - hr[d];
-                er[d] = e * e;
+                er[d] = e * e * (wt ? wt[d] : 1.0f);
                 s += er[d];
             }
             for (size_t k = 0; k < 8; k++)
@@ -370,7 +380,7 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
             s_decode (self, n, self->eps);
             for (size_t i = 0; i < n * D; i++) {
                 float e = x[i] - self->xhat[i];
-                self->err[i] += inv * e * e;
+                self->err[i] += inv * e * e * (self->wt ? self->wt[i % D] : 1.0f);
                 self->recon[i] += inv * self->xhat[i];
             }
         }
@@ -382,6 +392,12 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
         }
     }
     self->sampled = false;
+}
+
+void
+vae_set_weights (vae_t *self, const float *weights)
+{
+    self->wt = weights;
 }
 
 const float *

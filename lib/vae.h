@@ -128,6 +128,12 @@ void
 void
     vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamples,
                rng_t *rng, double *score);
+//  Weights w[D] of the squared errors in vae_score (borrowed; must outlive
+//  their use; NULL = 1 each): err = w (x - x^)^2 and the score its sum, the
+//  Gaussian log-likelihood with variance 1/w up to constants.  Training is
+//  unaffected.
+void
+    vae_set_weights (vae_t *self, const float *weights);
 const float *
     vae_recon (const vae_t *self);
 const float *

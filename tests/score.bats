@@ -9,8 +9,8 @@ setup_file() {
     vigil-sim --no-anomalies --patients 6 --duration 1h --tick 5s --seed 5 > "$D/raw.mp"
     vigil-norm fit --stats "$D/s.stats" < "$D/raw.mp"
     vigil-norm apply --stats "$D/s.stats" < "$D/raw.mp" | vigil-window --size 5 > "$D/w.mp"
-    vigil-train -q --stats "$D/s.stats" -m "$D/m.model" --epochs 25 --batch 64 \
-        --lr 0.002 -i "$D/w.mp"
+    vigil-train -q -v --stats "$D/s.stats" -m "$D/m.model" --epochs 25 --batch 64 \
+        --lr 0.002 -i "$D/w.mp" 2> "$D/train.err"
     vigil-sim --patients 6 --duration 1h --tick 5s --seed 5 --start 1767229200 \
         | vigil-norm apply --stats "$D/s.stats" | vigil-window --size 5 > "$D/test.mp"
 }
@@ -37,7 +37,7 @@ auc() {
     assert_output --partial 'vigil-score: --model is required'
     run vigil-score --model x --score median
     assert_failure 2
-    assert_output --partial "--score: 'median' is not mu, samples or elbo"
+    assert_output --partial "--score: 'median' is not mu, sse, scaled, samples or elbo"
 }
 
 @test "every window gets score, top in units and the model hash; other keys pass" {
@@ -79,6 +79,34 @@ auc() {
         echo "$mode: ROC AUC $a"
         awk -v a="$a" 'BEGIN { exit !(a > 0.8) }'
     done
+}
+
+@test "--score scaled divides each field's squared error by its residual variance; sse is mu" {
+    D="$BATS_FILE_TMPDIR"
+    # vigil-train -v printed one residual variance per field
+    [ "$(grep -c 'residual variance' "$D/train.err")" -eq 14 ]
+    vigil-score --model "$D/m.model" --top 14 -i "$D/test.mp" | vigil-cat --to json | head -30 > "$T/plain.json"
+    vigil-score --model "$D/m.model" --top 14 --score scaled -i "$D/test.mp" | vigil-cat --to json | head -30 > "$T/scaled.json"
+    run /usr/bin/python3 - "$D/train.err" "$T/plain.json" "$T/scaled.json" <<'PY'
+import json, re, sys
+var = dict(re.findall(r"vigil-train: (\w+): residual variance ([0-9.e+-]+)", open(sys.argv[1]).read()))
+worst = 0
+for lp, ls in zip(open(sys.argv[2]), open(sys.argv[3])):
+    p, s = json.loads(lp), json.loads(ls)
+    cp = {t[0]: t[1] for t in p["top"]}
+    cs = {t[0]: t[1] for t in s["top"]}
+    assert len(cs) == 14 and abs(sum(cs.values()) - s["score"]) <= 1e-4 * s["score"]
+    for f, c in cs.items():
+        want = cp[f] / float(var[f])
+        worst = max(worst, abs(c - want) / (abs(want) + 1e-3))
+assert worst < 2e-3, worst      # the printed variances have 4 digits
+print("ok", worst)
+PY
+    assert_success
+    assert_output --partial "ok"
+    # sse is another name for the default (plain Eq. 5 by mu)
+    cmp <(vigil-score --model "$D/m.model" -i "$D/test.mp") \
+        <(vigil-score --model "$D/m.model" --score sse -i "$D/test.mp")
 }
 
 @test "scoring is deterministic and independent of the batch size" {
