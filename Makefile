@@ -5,6 +5,7 @@
 #   make bench      throughput and speed ratios
 #   make install PREFIX=/usr/local
 #   make SAN=1 ...  build with AddressSanitizer and UBSan (into build-san/)
+#   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60)
 
 PREFIX  ?= /usr/local
 CC      ?= cc
@@ -83,6 +84,8 @@ install: all
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
+
+include fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/tests/selftest.d $(wildcard $(BUILD)/cmd/*.d)
