@@ -8,7 +8,9 @@
 
 static const char *USAGE =
     "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
-    "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]]\n"
+    "                      [--personal F,.. [--key KEY]]\n"
+    "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]\n"
+    "                        [--floor F] [--gate K] [--start WHERE]]\n"
     "\n"
     "fit reads records and writes the statistics of their readings (v) to a\n"
     "vigil-stats file, in one pass and constant memory.\n"
@@ -16,10 +18,14 @@ static const char *USAGE =
     "  --fields F,..     the fields, in order (default: all readings, as first seen)\n"
     "  --scale S         std: (y-mean)/std (default); robust: (y-median)/(IQR/1.349)\n"
     "  --log1p F,..      fields to scale as sign(v) log1p(|v|) (heavy-tailed)\n"
+    "  --personal F,..   also add fields F@KEY: the reading F scaled against the\n"
+    "                    personal baseline of the record's KEY (see apply)\n"
+    "  --key KEY         the key of --personal (default id)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
     "(1 = the reading was missing, nil, NaN or Inf and was imputed with the\n"
-    "last value of that key, else the population centre).\n"
+    "last value of that key, else the population centre).  Fields F@KEY of the\n"
+    "stats get F scaled by the personal baseline of KEY (options below).\n"
     "  --stats FILE      the stats file to read (required)\n"
     "  --clamp B         bound on |x| (default 10; 0 = none)\n"
     "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
@@ -28,6 +34,13 @@ static const char *USAGE =
     "                    personal (x personal) or population (x only)\n"
     "  --alpha A         weight of the newest reading in a baseline (default 0.02)\n"
     "  --floor F         personal divisor >= F x population divisor (default 0.1)\n"
+    "  --gate K          a reading moves its baseline by at most K personal sd\n"
+    "                    (winsorised update, so an anomaly is not learnt; 0 = off,\n"
+    "                    the default)\n"
+    "  --start WHERE     population (default): a baseline starts at the population\n"
+    "                    centre; own: its mean is the running mean of the key's\n"
+    "                    readings until 1/A of them are seen, its variance starts\n"
+    "                    at the population's, worth 100 readings\n"
     "  --idle DUR        forget a key after DUR of stream time (default 24h; 0 never)\n"
     "\n"
     "Common options: -i EP, -o EP (default -: stdin, stdout); -v summary on\n"
@@ -37,21 +50,25 @@ static const char *USAGE =
     "\n"
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
-enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE };
+enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE,
+       O_GATE, O_START, O_PERSONAL, O_KEY };
 static const struct option s_longopts[] = {
     {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
     {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
     {"clamp", required_argument, NULL, O_CLAMP}, {"by", required_argument, NULL, O_BY},
     {"emit", required_argument, NULL, O_EMIT},   {"alpha", required_argument, NULL, O_ALPHA},
     {"floor", required_argument, NULL, O_FLOOR}, {"idle", required_argument, NULL, O_IDLE},
+    {"gate", required_argument, NULL, O_GATE},   {"start", required_argument, NULL, O_START},
+    {"personal", required_argument, NULL, O_PERSONAL}, {"key", required_argument, NULL, O_KEY},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
     bool fit, emit_set;
     const char *stats;
-    const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS];
-    long nfields, nlog1p;
+    const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
+    long nfields, nlog1p, npersonal;
+    const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
 } opts_t;
@@ -60,19 +77,23 @@ static int
 s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
-    if ((c == O_FIELDS || c == O_SCALE || c == O_LOG1P) != o->fit && c != O_STATS)
+    bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY;
+    if (fit_opt != o->fit && c != O_STATS)
         cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
                          o->fit ? "fit" : "apply");
     switch (c) {
     case O_STATS: o->stats = arg; return 0;
     case O_FIELDS:
-    case O_LOG1P: {
-        long n = norm_split ((char *) arg, c == O_FIELDS ? o->fields : o->log1p, NORM_MAX_FIELDS);
+    case O_LOG1P:
+    case O_PERSONAL: {
+        const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p : o->personal;
+        long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
-        *(c == O_FIELDS ? &o->nfields : &o->nlog1p) = n;
+        *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p : &o->npersonal) = n;
         return 0;
     }
+    case O_KEY: o->key = arg; return 0;
     case O_SCALE:
         if (stats_scale_parse (arg, &o->scale))
             cli_usage_error (cli, "--scale: '%s' is not std or robust", arg);
@@ -82,6 +103,12 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_ALPHA: o->apply.alpha = cli_double (cli, "--alpha", arg, 1e-9, 1); return 0;
     case O_FLOOR: o->apply.floor = cli_double (cli, "--floor", arg, 0, 1e6); return 0;
     case O_IDLE: o->apply.idle = cli_duration (cli, "--idle", arg); return 0;
+    case O_GATE: o->apply.gate = cli_double (cli, "--gate", arg, 0, 1e6); return 0;
+    case O_START:
+        if (strcmp (arg, "own") && strcmp (arg, "population"))
+            cli_usage_error (cli, "--start: '%s' is not population or own", arg);
+        o->apply.own_start = !strcmp (arg, "own");
+        return 0;
     case O_EMIT:
         if (norm_emit_parse (arg, &o->apply.emit))
             cli_usage_error (cli, "--emit: '%s' is not both, personal or population", arg);
@@ -94,7 +121,7 @@ int
 main (int argc, char **argv)
 {
     cli_t cli = {.prog = "vigil-norm", .usage = USAGE};
-    opts_t o = {.scale = STATS_SCALE_STD};
+    opts_t o = {.scale = STATS_SCALE_STD, .key = "id"};
     norm_opts_default (&o.apply);
     if (argc < 2 || (strcmp (argv[1], "fit") && strcmp (argv[1], "apply"))) {
         cli_parse (&cli, argc, argv, "", NULL, NULL, NULL);   //  --help, --version
@@ -119,6 +146,8 @@ main (int argc, char **argv)
     record_init (&rec);
     if (o.fit) {
         norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
+        if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err))
+            cli_usage_error (&cli, "--personal: %s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))
                 stage_reject (st, "%s", err);

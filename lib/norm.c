@@ -69,6 +69,7 @@ s_signed_log1p (double v)
 typedef struct {
     char name[STATS_NAME_MAX];  //  field
     bool log1p;                 //  accumulate sign(v) log1p |v|
+    bool hidden;                //  not a field itself, only the base of a personal one
     uint64_t n;                 //  readings
     double mean, m2;            //  Welford running mean and sum of squared deviations
     double min, max;
@@ -86,6 +87,9 @@ struct _norm_fit_t {
     stats_scale_t scale;
     uint64_t records;
     s_cache_t cache;
+    char (*personal)[STATS_NAME_MAX];   //  (npersonal) fields to add as F@key
+    size_t npersonal;
+    char key[STATS_NAME_MAX];   //  key of the personal fields
 };
 
 static void
@@ -131,9 +135,27 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->acc);
     free (self->ignored);
     free (self->log1p);
+    free (self->personal);
     s_cache_free (&self->cache);
     free (self);
     *self_p = NULL;
+}
+
+int
+norm_fit_personal (norm_fit_t *self, const char *const *fields, size_t n, const char *key,
+                   char *err)
+{
+    if (!key || !*key || strchr (key, '@') || strlen (key) + 2 >= STATS_NAME_MAX)
+        return errf (err, "bad key '%s' for personal fields", key ? key : "");
+    self->personal = xrealloc (self->personal, (n + 1) * STATS_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (strchr (fields[i], '@') || strlen (fields[i]) + strlen (key) + 2 > STATS_NAME_MAX)
+            return errf (err, "'%s@%s' cannot be a field name", fields[i], key);
+        snprintf (self->personal[i], STATS_NAME_MAX, "%s", fields[i]);
+    }
+    self->npersonal = n;
+    snprintf (self->key, sizeof self->key, "%s", key);
+    return 0;
 }
 
 //  Accumulator index of a reading name: existing, new (auto mode), or
@@ -145,6 +167,12 @@ s_fit_index (norm_fit_t *self, const char *name, char *err)
         if (!strcmp (self->acc[i].name, name))
             return (long) i;
     if (self->fixed) {
+        for (size_t i = 0; i < self->npersonal; i++)
+            if (!strcmp (self->personal[i], name) && self->nacc < NORM_MAX_FIELDS) {
+                s_acc_init (self, &self->acc[self->nacc], name);
+                self->acc[self->nacc].hidden = true;
+                return (long) self->nacc++;
+            }
         for (size_t i = 0; i < self->nignored; i++)
             if (!strcmp (self->ignored[i], name))
                 return S_IGNORED;
@@ -214,10 +242,12 @@ norm_fit_stats (norm_fit_t *self, char *err)
         errf (err, "no readings in %llu records", (unsigned long long) self->records);
         return NULL;
     }
-    stats_info_t *info = xcalloc (self->nacc, sizeof *info);
+    stats_info_t *all = xcalloc (self->nacc, sizeof *all);
+    stats_info_t *info = xcalloc (self->nacc + self->npersonal, sizeof *info);
+    size_t nf = 0;
     for (size_t k = 0; k < self->nacc; k++) {
         s_acc_t *a = &self->acc[k];
-        stats_info_t *f = &info[k];
+        stats_info_t *f = &all[k];
         snprintf (f->name, STATS_NAME_MAX, "%s", a->name);
         f->count = a->n;
         f->missing = self->records - a->n;
@@ -230,8 +260,28 @@ norm_fit_stats (norm_fit_t *self, char *err)
             f->min = a->min;
             f->max = a->max;
         }
+        if (!a->hidden)
+            info[nf++] = *f;
     }
-    stats_t *s = stats_new (info, self->nacc, self->scale, self->records, err);
+    //  Personal fields: the statistics of their base field, named F@key.
+    for (size_t i = 0; i < self->npersonal; i++) {
+        size_t k = 0;
+        while (k < self->nacc && strcmp (self->acc[k].name, self->personal[i]))
+            k++;
+        if (k == self->nacc) {
+            errf (err, "personal field '%s' has no readings", self->personal[i]);
+            free (info);
+            free (all);
+            return NULL;
+        }
+        info[nf] = all[k];
+        char name[2 * STATS_NAME_MAX + 2];  //  fits: lengths checked in norm_fit_personal
+        snprintf (name, sizeof name, "%s@%s", self->personal[i], self->key);
+        memcpy (info[nf].name, name, STATS_NAME_MAX - 1);
+        info[nf++].name[STATS_NAME_MAX - 1] = 0;
+    }
+    free (all);
+    stats_t *s = stats_new (info, nf, self->scale, self->records, err);
     free (info);
     if (s) {
         const char **names = xcalloc (self->nignored + 1, sizeof *names);
@@ -257,10 +307,13 @@ struct _norm_t {
     double *y;                  //  (F) this record's transformed readings
     unsigned char *src;         //  (F) S_OK or why the reading is missing
     float *xp;                  //  (F) personal scaling
+    long *base;                 //  (F) for a personal field F@key, the index of F; else -1
+    bool *pers;                 //  (F) a personal field F@key
+    size_t npersonal;           //  personal fields in the stats
     char *mask_raw;             //  packed mask array
     char *xp_raw;               //  packed xp array
     size_t mask_len, xp_len;
-    keytab_t *kt;               //  key -> double[3F]: last y, EW mean, EW variance
+    keytab_t *kt;               //  key -> double[4F]: last y, EW mean, EW variance, readings
     s_cache_t cache;
     double now;                 //  latest record time seen
     norm_counts_t cnt;
@@ -270,7 +323,8 @@ void
 norm_opts_default (norm_opts_t *opts)
 {
     *opts = (norm_opts_t) {.clamp = 10, .by = NULL, .emit = NORM_EMIT_POPULATION,
-                           .alpha = 0.02, .floor = 0.1, .idle = 86400};
+                           .alpha = 0.02, .floor = 0.1, .idle = 86400, .gate = 0,
+                           .own_start = false};
 }
 
 int
@@ -311,6 +365,21 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     assert (self->o.alpha > 0 && self->o.alpha <= 1);
     self->key = self->o.by ? self->o.by : "id";
     size_t F = self->F = stats_nfields (stats);
+    self->base = xmalloc (F * sizeof (long));
+    self->pers = xcalloc (F, sizeof (bool));
+    for (size_t i = 0; i < F; i++) {
+        char name[STATS_NAME_MAX];
+        snprintf (name, sizeof name, "%s", stats_field (stats, i));
+        char *at = strchr (name, '@');
+        self->base[i] = -1;
+        if (at) {
+            *at = 0;
+            self->base[i] = stats_find (stats, name);
+            self->pers[i] = true;
+            if (!self->npersonal++)
+                self->key = stats_field (stats, i) + (at + 1 - name);
+        }
+    }
     assert (F < 65536);
     self->c = xmalloc (F * sizeof (double));
     self->d = xmalloc (F * sizeof (double));
@@ -325,7 +394,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     }
     self->mask_raw = xmalloc (3 + F);
     self->xp_raw = xmalloc (3 + 5 * F);
-    self->kt = keytab_new (3 * F * sizeof (double));
+    self->kt = keytab_new (4 * F * sizeof (double));
     self->now = -INFINITY;
     return self;
 }
@@ -342,6 +411,8 @@ norm_destroy (norm_t **self_p)
     free (self->y);
     free (self->src);
     free (self->xp);
+    free (self->base);
+    free (self->pers);
     free (self->mask_raw);
     free (self->xp_raw);
     keytab_destroy (&self->kt);
@@ -382,6 +453,11 @@ norm_apply (norm_t *self, record_t *rec, char *err)
         long k = s_cache_lookup (&self->cache, j, rec->v_name[j], &hit);
         if (!hit) {
             k = stats_find (self->st, rec->v_name[j]);
+            if (k < 0 && self->npersonal) {
+                char name[REC_NAME_MAX + STATS_NAME_MAX + 1];
+                snprintf (name, sizeof name, "%s@%s", rec->v_name[j], self->key);
+                k = stats_find (self->st, name);
+            }
             if (k < 0 && stats_is_ignored (self->st, rec->v_name[j]))
                 k = S_IGNORED;
             s_cache_store (&self->cache, j, rec->v_name[j], k);
@@ -417,17 +493,24 @@ norm_apply (norm_t *self, record_t *rec, char *err)
                 state[i] = NAN;
                 state[F + i] = self->c[i];
                 state[2 * F + i] = self->d[i] * self->d[i];
+                state[3 * F + i] = 0;
             }
     }
-    else if (self->o.by)
-        return errf (err, "key '%s' missing or not a string (needed by --by)", self->o.by);
+    else if (self->o.by || self->npersonal)
+        return errf (err, "key '%s' missing or not a string (needed by %s)", self->key,
+                     self->o.by ? "--by" : "the personal fields");
+    for (size_t i = 0; i < F; i++)
+        if (self->base[i] >= 0) {
+            self->src[i] = self->src[self->base[i]];
+            self->y[i] = self->y[self->base[i]];
+        }
     self->cnt.keys = keytab_size (self->kt);
     self->cnt.peak_keys = keytab_peak (self->kt);
 
     float *x = record_x_resize (rec, F);
     rec->has |= REC_X;
     char *mask = self->mask_raw + s_array_header (self->mask_raw, F);
-    bool personal = self->o.by != NULL;
+    bool by = self->o.by != NULL;
     for (size_t i = 0; i < F; i++) {
         double y;
         unsigned char why = self->src[i];
@@ -450,15 +533,26 @@ norm_apply (norm_t *self, record_t *rec, char *err)
         }
         mask[i] = why != S_OK;
         x[i] = s_clamp ((y - self->c[i]) / self->d[i], self->o.clamp);
-        if (personal) {
-            double *m = &state[F + i], *var = &state[2 * F + i];
+        if (by || self->pers[i]) {
+            double *m = &state[F + i], *var = &state[2 * F + i], *cnt = &state[3 * F + i];
             double s = sqrt (*var), lo = self->o.floor * self->d[i];
-            self->xp[i] = s_clamp ((y - *m) / (s > lo ? s : lo), self->o.clamp);
+            double sd = s > lo ? s : lo, a = self->o.alpha;
+            self->xp[i] = s_clamp ((y - *m) / sd, self->o.clamp);
             if (why == S_OK) {
-                double diff = y - *m, incr = self->o.alpha * diff;
-                *m += incr;
-                *var = (1 - self->o.alpha) * (*var + diff * incr);
+                double n = ++*cnt, diff = y - *m, g = self->o.gate * sd;
+                if (g > 0 && n > 1)
+                    diff = diff > g ? g : diff < -g ? -g : diff;
+                if (self->o.own_start) {
+                    double am = 1 / n, av = 1 / (n + NORM_VAR_PRIOR);
+                    *m += (am > a ? am : a) * diff;
+                    a = av > a ? av : a;
+                }
+                else
+                    *m += a * diff;
+                *var = (1 - a) * (*var + a * diff * diff);
             }
+            if (self->pers[i])
+                x[i] = self->xp[i];
         }
     }
     record_extra_set (rec, "mask", self->mask_raw, (size_t) (mask + F - self->mask_raw));

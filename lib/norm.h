@@ -16,7 +16,15 @@
     weight alpha on the newest reading (West 1979, "Updating mean and
     variance estimates"; Finch 2009, eq. 140-143), warm-started at the
     population centre and divisor^2, and updated *after* scaling, so a
-    reading is judged against the history before it.
+    reading is judged against the history before it.  Two options make a
+    baseline robust for detection: `gate` winsorises each update at
+    +-gate x the personal sd (an anomaly moves the baseline little), and
+    `own_start` starts the mean from the key's own readings (weight
+    max(alpha, 1/n) on the n-th) and the variance from the population's,
+    worth NORM_VAR_PRIOR readings (weight max(alpha, 1/(n + prior))).
+    Personal fields: a stats field named "F@key" (norm_fit_personal) is the
+    reading F scaled this way, so one `x` can hold both the population and
+    the personal view of a reading.
     A missing reading is imputed with the last value seen for that key, else
     the population centre; it is flagged in `mask`, counted, and never
     updates a baseline.  A reading that is not a field of the stats and not
@@ -53,6 +61,13 @@ void
 //  Account one record.  0, or -1 + err (too many distinct fields).
 int
     norm_fit_add (norm_fit_t *self, const record_t *rec, char *err);
+//  Add personal fields: for each F of fields (which must be among the fit's
+//  fields), a field named "F@key" with F's statistics, which apply scales
+//  against the personal baseline of the record's key (see norm_apply).
+//  Call before norm_fit_stats.  0, or -1 + err (a name with '@' or too long).
+int
+    norm_fit_personal (norm_fit_t *self, const char *const *fields, size_t n, const char *key,
+                       char *err);
 //  The statistics so far; NULL + err when a field has no readings, a log1p
 //  field is not among the fields, or nothing was read.  Caller owns.
 stats_t *
@@ -73,12 +88,17 @@ typedef struct {
     double alpha;               //  weight of the newest reading, (0, 1]
     double floor;               //  personal divisor >= floor * population divisor
     double idle;                //  seconds of stream time before a key is dropped (0 = never)
+    double gate;                //  > 0: a baseline update moves by at most gate x its sd
+    bool own_start;             //  mean starts from the key's own readings (else population)
 } norm_opts_t;
+
+#define NORM_VAR_PRIOR 100      //  own start: the population variance counts as 100 readings
 
 //  "population" / "personal" / "both" -> emit; 0 or -1.
 int
     norm_emit_parse (const char *name, norm_emit_t *emit);
-//  Defaults: clamp 10, no by, population, alpha 0.02, floor 0.1, idle 24h.
+//  Defaults: clamp 10, no by, population, alpha 0.02, floor 0.1, idle 24h,
+//  no gate, population start.
 void
     norm_opts_default (norm_opts_t *opts);
 
@@ -101,7 +121,10 @@ norm_t *
 void
     norm_destroy (norm_t **self_p);
 //  Scale one record in place: sets `x`, extra `mask` (array of 0/1, 1 =
-//  imputed) and, with NORM_EMIT_BOTH, extra `xp`.  0, or -1 + err (an
+//  imputed) and, with NORM_EMIT_BOTH, extra `xp`.  A stats field "F@key"
+//  (norm_fit_personal) is F's reading scaled against the personal baseline
+//  of the record's `key` (the per-key state of --by, whose options apply),
+//  whatever the emit mode; the records then need that key.  0, or -1 + err (an
 //  unknown field; no `by` key on a record when personal baselines are on).
 int
     norm_apply (norm_t *self, record_t *rec, char *err);

@@ -156,6 +156,58 @@ PY
     assert_output --partial "needs --by"
 }
 
+@test "--personal: F@id fields against a winsorised baseline started from the patient's own readings" {
+    make_input
+    vigil-norm fit --stats "$T/s" --fields hr --personal hr,spo2 < "$T/in.mp"
+    run sh -c "vigil-norm fit --stats '$T/s2' --fields hr --personal hr,spo2 -v < '$T/in.mp' 2>&1 | cut -d: -f2"
+    assert_output --partial " hr"$'\n'" hr@id"$'\n'" spo2@id"
+    vigil-norm apply --stats "$T/s" --alpha 0.1 --gate 1 --start own --clamp 0 < "$T/in.mp" \
+        | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/in.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+def pop(k):
+    v = [r["v"][k] for r in ins if r["v"][k] is not None]
+    m = sum(v) / len(v)
+    return m, math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+(mh, sh), (ms, ss) = pop("hr"), pop("spo2")
+a, gate, state = 0.1, 1.0, {}
+for r, o in zip(ins, outs):
+    assert len(o["x"]) == 3 and "xp" not in o
+    assert abs(o["x"][0] - (r["v"]["hr"] - mh) / sh) < 1e-5
+    for j, (k, m0, s0) in enumerate((("hr", mh, sh), ("spo2", ms, ss))):
+        m, var, n = state.get((r["id"], k), (m0, s0 * s0, 0))
+        y = r["v"][k]
+        sd = max(math.sqrt(var), 0.1 * s0)
+        if y is None:           # imputed (last value or centre): no update
+            assert o["mask"][1 + j] == 1
+            continue
+        assert abs(o["x"][1 + j] - (y - m) / sd) < 1e-4, (o, k, m, sd)
+        n += 1
+        d = y - m
+        if n > 1:
+            d = max(-gate * sd, min(gate * sd, d))
+        am, av = max(a, 1 / n), max(a, 1 / (n + 100))
+        state[(r["id"], k)] = (m + am * d, (1 - av) * (var + av * d * d), n)
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    # a personal field without readings; a bad --start
+    run vigil-norm fit --stats "$T/s3" --fields hr --personal pulse < "$T/in.mp"
+    assert_failure 1
+    assert_output --partial "personal field 'pulse' has no readings"
+    run vigil-norm apply --stats "$T/s" --start yesterday < /dev/null
+    assert_failure 2
+    assert_output --partial "--start: 'yesterday' is not population or own"
+    # records without the key are refused
+    printf '{"t":1,"v":{"hr":70,"spo2":97,"bytes":1}}\n' | vigil-cat --from json > "$T/noid.mp"
+    run vigil-norm apply --stats "$T/s" -i "$T/noid.mp"
+    assert_failure 1
+    assert_output --partial "record 1: key 'id' missing or not a string (needed by the personal fields)"
+}
+
 @test "fit: --fields leaves others out (apply passes them through); a field never seen is an error" {
     make_input
     run vigil-norm fit -v --stats "$T/s" --fields hr < "$T/in.mp"
@@ -210,7 +262,8 @@ PY
 @test "usage: --help lists every option; bad options exit 2" {
     run vigil-norm --help
     assert_success
-    for o in --stats --fields --scale --log1p --clamp --by --emit --alpha --floor --idle -v --strict; do
+    for o in --stats --fields --scale --log1p --personal --key --clamp --by --emit --alpha --floor \
+             --gate --start --idle -v --strict; do
         assert_output --partial -- "$o"
     done
     run vigil-norm apply
