@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O1 -o "$tmp/unwrap" fuzz/unwrap.c -lmsgpackc
 rm -rf "$C"
-mkdir -p "$C/frame" "$C/jsonl" "$C/csv" "$C/stats" "$C/model" "$C/thresh" "$C/baseline"
+mkdir -p "$C/frame" "$C/jsonl" "$C/csv" "$C/stats" "$C/model" "$C/thresh" "$C/baseline" "$C/score"
 
 # Streams: raw simulator records, normalised, windowed, scored.
 vigil-sim --patients 2 --duration 2m --tick 30s --seed 1 > "$tmp/raw.mp"
@@ -34,6 +34,8 @@ vigil-cat --from json --to mp > "$C/frame/scored" <<'J'
 {"t":1.5,"id":"p1","seq":3,"v":{"hr":72,"spo2":null},"x":[0.5,-1.25],"label":1,"kind":"spike","score":2.5,"top":[["hr",1.5,72,70.5]],"anomaly":true,"w":2,"model":"00ff00ff00ff00ff","thr":1.0}
 J
 head -c 800 "$tmp/decided.mp" > "$C/frame/decided"
+# vigil-score's input path, against the model seed below
+cp "$C/frame/window" "$C/frame/decided" "$C/score/"
 
 vigil-cat --to json < "$tmp/raw.mp" | head -1 > "$C/jsonl/raw"
 vigil-cat --to json < "$tmp/decided.mp" | head -1 > "$C/jsonl/decided"

@@ -356,6 +356,11 @@ model_hash_hex (const model_t *self)
     return self->hex;
 }
 
+//  Largest |x| scored: a normalised reading beyond a million standard
+//  deviations is not a reading, and float32 arithmetic on it can overflow
+//  to an infinite or NaN score (found by fuzzing: x = 1.5e27).
+#define X_MAX 1e6
+
 int
 model_check_window (const record_t *rec, size_t window, size_t nfields, char *err)
 {
@@ -371,6 +376,8 @@ model_check_window (const record_t *rec, size_t window, size_t nfields, char *er
     for (size_t i = 0; i < rec->nx; i++)
         if (!isfinite (rec->x[i]))
             return errf (err, "key 'x': value %zu is not finite", i + 1);
+        else if (fabsf (rec->x[i]) > X_MAX)
+            return errf (err, "key 'x': value %zu (%g) is beyond +-%g", i + 1, rec->x[i], X_MAX);
     return 0;
 }
 
@@ -529,6 +536,8 @@ model_batch_add (model_batch_t *self, const msgpack_object *obj, const char *dat
     for (size_t i = 0; i < D; i++)
         if (!isfinite (x[i]))
             return errf (err, "key 'x': value %zu is not finite", i + 1);
+        else if (fabsf (x[i]) > X_MAX)
+            return errf (err, "key 'x': value %zu (%g) is beyond +-%g", i + 1, x[i], X_MAX);
     xgrow ((void **) &self->raw, &self->raw_cap, self->raw_len + size, 1);
     memcpy (self->raw + self->raw_len, data, size);
     self->scored[self->n] = mp_get (obj, "score") || mp_get (obj, "top") || mp_get (obj, "model");
@@ -1195,6 +1204,8 @@ model_test (bool verbose)
                 recs[2].top[0].observed, recs[2].top[0].expected);
 
     //  Bad windows.
+    recs[0].x[3] = 1.5e27f;     //  finite, but its square overflows float32
+    assert (model_check_window (&recs[0], W, F, err) == -1 && strstr (err, "value 4 (1.5e+27) is beyond"));
     recs[0].x[3] = NAN;
     assert (model_check_window (&recs[0], W, F, err) == -1 && strstr (err, "not finite"));
     record_x_resize (&recs[1], D - 1);

@@ -149,6 +149,16 @@ scored_json() {
     assert_output --partial "finite"
 }
 
+@test "bad: a finite x too large to score (1.5e27) is refused by vigil-score" {
+    n=$(vigil-cat --to json < "$D/w2.mp" | head -1 | jq '.x | length')
+    { printf '\x83\xa1t\x01\xa1w\x02\xa1x\xdc\x00'; printf "\\x$(printf %02x "$n")"
+      printf '\xca\x6c\x9f\x61\xc0'
+      for _ in $(seq 2 "$n"); do printf '\x00'; done; } > "$T/bigx.mp"
+    run timeout 20 vigil-score --model "$D/m.model" -i "$T/bigx.mp"
+    assert_failure 1
+    assert_output "vigil-score: record 1: key 'x': value 1 (1.54145e+27) is beyond +-1e+06"
+}
+
 @test "bad: a string score (vigil-thresh apply)" {
     run timeout 20 bash -c "$(declare -f scored_json); D='$D'; scored_json 2 's/\"score\":[^,]*,/\"score\":\"big\",/' | vigil-cat --from json | vigil-thresh apply -t '$D/q.vt'"
     assert_failure 1
