@@ -71,6 +71,13 @@ scored_json() {
     assert_output --regexp "vigil-cat: frame 1: [0-9]+ bytes exceeds the maximum frame size 100"
 }
 
+@test "bad: a JSON line with a 1.2M-element x makes a frame the next stage refuses" {
+    python3 -c 'print("{\"x\":[" + ",".join(["0"] * 1200000) + "]}")' > "$T/big.json"
+    run timeout 30 bash -c "vigil-cat --from json -i '$T/big.json' | vigil-cat --to json"
+    assert_failure 1
+    assert_output "vigil-cat: frame 1: more than 4194304 bytes, exceeds the maximum frame size (--max-frame)"
+}
+
 @test "bad: a directory as the input file" {
     run timeout 20 vigil-cat -i /tmp
     assert_failure 1
