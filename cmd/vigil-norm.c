@@ -8,7 +8,7 @@
 
 static const char *USAGE =
     "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
-    "                      [--personal F,.. [--key KEY]]\n"
+    "                      [--personal F,..] [--runs F,..] [--key KEY]\n"
     "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]\n"
     "                        [--floor F] [--gate K] [--start WHERE]]\n"
     "\n"
@@ -20,12 +20,16 @@ static const char *USAGE =
     "  --log1p F,..      fields to scale as sign(v) log1p(|v|) (heavy-tailed)\n"
     "  --personal F,..   also add fields F@KEY: the reading F scaled against the\n"
     "                    personal baseline of the record's KEY (see apply)\n"
-    "  --key KEY         the key of --personal (default id)\n"
+    "  --runs F,..       also add fields F:run: how many records in a row the\n"
+    "                    reading F of the record's KEY was unchanged (log1p-scaled;\n"
+    "                    a frozen sensor)\n"
+    "  --key KEY         the key of --personal and --runs (default id)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
     "(1 = the reading was missing, nil, NaN or Inf and was imputed with the\n"
     "last value of that key, else the population centre).  Fields F@KEY of the\n"
-    "stats get F scaled by the personal baseline of KEY (options below).\n"
+    "stats get F scaled by the personal baseline of KEY (options below), fields\n"
+    "F:run the run of unchanged readings of F.\n"
     "  --stats FILE      the stats file to read (required)\n"
     "  --clamp B         bound on |x| (default 10; 0 = none)\n"
     "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
@@ -51,7 +55,7 @@ static const char *USAGE =
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
 enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE,
-       O_GATE, O_START, O_PERSONAL, O_KEY };
+       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS };
 static const struct option s_longopts[] = {
     {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
     {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
@@ -60,6 +64,7 @@ static const struct option s_longopts[] = {
     {"floor", required_argument, NULL, O_FLOOR}, {"idle", required_argument, NULL, O_IDLE},
     {"gate", required_argument, NULL, O_GATE},   {"start", required_argument, NULL, O_START},
     {"personal", required_argument, NULL, O_PERSONAL}, {"key", required_argument, NULL, O_KEY},
+    {"runs", required_argument, NULL, O_RUNS},
     {NULL, 0, NULL, 0},
 };
 
@@ -67,7 +72,8 @@ typedef struct {
     bool fit, emit_set;
     const char *stats;
     const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
-    long nfields, nlog1p, npersonal;
+    const char *runs[NORM_MAX_FIELDS];
+    long nfields, nlog1p, npersonal, nruns;
     const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
@@ -77,7 +83,8 @@ static int
 s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
-    bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY;
+    bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY
+                || c == O_RUNS;
     if (fit_opt != o->fit && c != O_STATS)
         cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
                          o->fit ? "fit" : "apply");
@@ -85,12 +92,15 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_STATS: o->stats = arg; return 0;
     case O_FIELDS:
     case O_LOG1P:
-    case O_PERSONAL: {
-        const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p : o->personal;
+    case O_PERSONAL:
+    case O_RUNS: {
+        const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p
+                          : c == O_PERSONAL ? o->personal : o->runs;
         long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
-        *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p : &o->npersonal) = n;
+        *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p
+          : c == O_PERSONAL ? &o->npersonal : &o->nruns) = n;
         return 0;
     }
     case O_KEY: o->key = arg; return 0;
@@ -146,8 +156,9 @@ main (int argc, char **argv)
     record_init (&rec);
     if (o.fit) {
         norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
-        if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err))
-            cli_usage_error (&cli, "--personal: %s", err);
+        if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err)
+            || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err))
+            cli_usage_error (&cli, "%s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))
                 stage_reject (st, "%s", err);

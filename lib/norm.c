@@ -70,6 +70,7 @@ typedef struct {
     char name[STATS_NAME_MAX];  //  field
     bool log1p;                 //  accumulate sign(v) log1p |v|
     bool hidden;                //  not a field itself, only the base of a personal one
+    bool run;                   //  a run field F:run (counts, not readings)
     uint64_t n;                 //  readings
     double mean, m2;            //  Welford running mean and sum of squared deviations
     double min, max;
@@ -89,7 +90,12 @@ struct _norm_fit_t {
     s_cache_t cache;
     char (*personal)[STATS_NAME_MAX];   //  (npersonal) fields to add as F@key
     size_t npersonal;
-    char key[STATS_NAME_MAX];   //  key of the personal fields
+    char key[STATS_NAME_MAX];   //  key of the personal and run fields
+    char (*runs)[STATS_NAME_MAX];   //  (nruns) base readings of the run fields
+    size_t nruns;
+    long *run_acc;              //  (nruns) accumulator of F:run
+    keytab_t *rkt;              //  key -> double[2 nruns]: last reading, run
+    double *cur;                //  (NORM_MAX_FIELDS) this record's readings, NaN if none
 };
 
 static void
@@ -119,6 +125,8 @@ norm_fit_new (const char *const *fields, size_t nfields, const char *const *log1
     self->nlog1p = nlog1p;
     self->scale = scale;
     self->fixed = nfields > 0;
+    snprintf (self->key, sizeof self->key, "id");
+    self->cur = xmalloc (NORM_MAX_FIELDS * sizeof (double));
     for (size_t i = 0; i < nfields; i++)
         s_acc_init (self, &self->acc[self->nacc++], fields[i]);
     return self;
@@ -136,9 +144,37 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->ignored);
     free (self->log1p);
     free (self->personal);
+    free (self->runs);
+    free (self->run_acc);
+    free (self->cur);
+    keytab_destroy (&self->rkt);
     s_cache_free (&self->cache);
     free (self);
     *self_p = NULL;
+}
+
+int
+norm_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+{
+    if (self->nacc + n > NORM_MAX_FIELDS)
+        return errf (err, "more than %d fields", NORM_MAX_FIELDS);
+    self->runs = xrealloc (self->runs, (n + 1) * STATS_NAME_MAX);
+    self->run_acc = xrealloc (self->run_acc, (n + 1) * sizeof (long));
+    for (size_t i = 0; i < n; i++) {
+        if (strlen (fields[i]) + sizeof NORM_RUN_SUFFIX > STATS_NAME_MAX)
+            return errf (err, "'%s%s' cannot be a field name", fields[i], NORM_RUN_SUFFIX);
+        snprintf (self->runs[i], STATS_NAME_MAX, "%s", fields[i]);
+        char name[2 * STATS_NAME_MAX];
+        snprintf (name, sizeof name, "%s%s", fields[i], NORM_RUN_SUFFIX);
+        s_acc_t *a = &self->acc[self->nacc];
+        s_acc_init (self, a, name);
+        a->run = a->log1p = true;
+        self->run_acc[i] = (long) self->nacc++;
+    }
+    self->nruns = n;
+    keytab_destroy (&self->rkt);
+    self->rkt = keytab_new (2 * (n + 1) * sizeof (double));
+    return 0;
 }
 
 int
@@ -167,8 +203,10 @@ s_fit_index (norm_fit_t *self, const char *name, char *err)
         if (!strcmp (self->acc[i].name, name))
             return (long) i;
     if (self->fixed) {
-        for (size_t i = 0; i < self->npersonal; i++)
-            if (!strcmp (self->personal[i], name) && self->nacc < NORM_MAX_FIELDS) {
+        for (size_t i = 0; i < self->npersonal + self->nruns; i++)
+            if (!strcmp (i < self->npersonal ? self->personal[i]
+                                             : self->runs[i - self->npersonal], name)
+                && self->nacc < NORM_MAX_FIELDS) {
                 s_acc_init (self, &self->acc[self->nacc], name);
                 self->acc[self->nacc].hidden = true;
                 return (long) self->nacc++;
@@ -188,9 +226,27 @@ s_fit_index (norm_fit_t *self, const char *name, char *err)
     return (long) self->nacc++;
 }
 
+static void
+s_acc_add (s_acc_t *a, double v)
+{
+    double y = a->log1p ? s_signed_log1p (v) : v;
+    a->n++;
+    double d = y - a->mean;
+    a->mean += d / (double) a->n;
+    a->m2 += d * (y - a->mean);
+    if (y < a->min)
+        a->min = y;
+    if (y > a->max)
+        a->max = y;
+    sketch_add (a->sk, y);
+}
+
 int
 norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
 {
+    if (self->records == 0)
+        for (size_t k = 0; k < NORM_MAX_FIELDS; k++)
+            self->cur[k] = NAN;
     size_t nv = (rec->has & REC_V) ? rec->nv : 0;
     for (size_t j = 0; j < nv; j++) {
         bool hit;
@@ -206,18 +262,30 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
         double v = rec->v_val[j];
         if (!isfinite (v))
             continue;
-        s_acc_t *a = &self->acc[k];
-        double y = a->log1p ? s_signed_log1p (v) : v;
-        a->n++;
-        double d = y - a->mean;
-        a->mean += d / (double) a->n;
-        a->m2 += d * (y - a->mean);
-        if (y < a->min)
-            a->min = y;
-        if (y > a->max)
-            a->max = y;
-        sketch_add (a->sk, y);
+        s_acc_add (&self->acc[k], v);
+        self->cur[k] = v;
     }
+    //  run fields: per key, how many records in a row the reading was unchanged
+    char key[REC_ID_MAX];
+    if (self->nruns && keytab_record_key (rec, self->key, key, sizeof key) == 0) {
+        bool created;
+        double *st = keytab_get (self->rkt, key, (rec->has & REC_T) ? rec->t : 0, &created);
+        for (size_t r = 0; r < self->nruns; r++) {
+            if (created)
+                st[2 * r] = NAN, st[2 * r + 1] = 0;
+            long b = -1;
+            for (size_t k = 0; k < self->nacc && b < 0; k++)
+                if (!self->acc[k].run && !strcmp (self->acc[k].name, self->runs[r]))
+                    b = (long) k;
+            if (b < 0 || isnan (self->cur[b]))
+                continue;
+            st[2 * r + 1] = self->cur[b] == st[2 * r] ? st[2 * r + 1] + 1 : 0;
+            st[2 * r] = self->cur[b];
+            s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
+        }
+    }
+    for (size_t k = 0; k < self->nacc; k++)
+        self->cur[k] = NAN;
     self->records++;
     return 0;
 }
@@ -243,7 +311,7 @@ norm_fit_stats (norm_fit_t *self, char *err)
         return NULL;
     }
     stats_info_t *all = xcalloc (self->nacc, sizeof *all);
-    stats_info_t *info = xcalloc (self->nacc + self->npersonal, sizeof *info);
+    stats_info_t *info = xcalloc (self->nacc + self->npersonal + 1, sizeof *info);
     size_t nf = 0;
     for (size_t k = 0; k < self->nacc; k++) {
         s_acc_t *a = &self->acc[k];
@@ -260,7 +328,7 @@ norm_fit_stats (norm_fit_t *self, char *err)
             f->min = a->min;
             f->max = a->max;
         }
-        if (!a->hidden)
+        if (!a->hidden && !a->run)
             info[nf++] = *f;
     }
     //  Personal fields: the statistics of their base field, named F@key.
@@ -279,6 +347,15 @@ norm_fit_stats (norm_fit_t *self, char *err)
         snprintf (name, sizeof name, "%s@%s", self->personal[i], self->key);
         memcpy (info[nf].name, name, STATS_NAME_MAX - 1);
         info[nf++].name[STATS_NAME_MAX - 1] = 0;
+    }
+    for (size_t r = 0; r < self->nruns; r++) {
+        if (self->acc[self->run_acc[r]].n == 0) {
+            errf (err, "run field '%s' has no readings", self->runs[r]);
+            free (info);
+            free (all);
+            return NULL;
+        }
+        info[nf++] = all[self->run_acc[r]];
     }
     free (all);
     stats_t *s = stats_new (info, nf, self->scale, self->records, err);
@@ -309,7 +386,9 @@ struct _norm_t {
     float *xp;                  //  (F) personal scaling
     long *base;                 //  (F) for a personal field F@key, the index of F; else -1
     bool *pers;                 //  (F) a personal field F@key
+    long *runb;                 //  (F) for a run field F:run, the index of F (or F@key); else -1
     size_t npersonal;           //  personal fields in the stats
+    size_t nruns;               //  run fields in the stats
     char *mask_raw;             //  packed mask array
     char *xp_raw;               //  packed xp array
     size_t mask_len, xp_len;
@@ -367,11 +446,24 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     size_t F = self->F = stats_nfields (stats);
     self->base = xmalloc (F * sizeof (long));
     self->pers = xcalloc (F, sizeof (bool));
+    self->runb = xmalloc (F * sizeof (long));
     for (size_t i = 0; i < F; i++) {
         char name[STATS_NAME_MAX];
         snprintf (name, sizeof name, "%s", stats_field (stats, i));
         char *at = strchr (name, '@');
         self->base[i] = -1;
+        self->runb[i] = -1;
+        size_t len = strlen (name), slen = strlen (NORM_RUN_SUFFIX);
+        if (len > slen && !strcmp (name + len - slen, NORM_RUN_SUFFIX)) {
+            name[len - slen] = 0;
+            self->runb[i] = stats_find (stats, name);
+            for (size_t j = 0; j < F && self->runb[i] < 0; j++)
+                if (!strncmp (stats_field (stats, j), name, len - slen)
+                    && stats_field (stats, j)[len - slen] == '@')
+                    self->runb[i] = (long) j;
+            self->nruns++;
+            continue;
+        }
         if (at) {
             *at = 0;
             self->base[i] = stats_find (stats, name);
@@ -394,7 +486,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     }
     self->mask_raw = xmalloc (3 + F);
     self->xp_raw = xmalloc (3 + 5 * F);
-    self->kt = keytab_new (4 * F * sizeof (double));
+    self->kt = keytab_new (6 * F * sizeof (double));
     self->now = -INFINITY;
     return self;
 }
@@ -413,6 +505,7 @@ norm_destroy (norm_t **self_p)
     free (self->xp);
     free (self->base);
     free (self->pers);
+    free (self->runb);
     free (self->mask_raw);
     free (self->xp_raw);
     keytab_destroy (&self->kt);
@@ -494,16 +587,31 @@ norm_apply (norm_t *self, record_t *rec, char *err)
                 state[F + i] = self->c[i];
                 state[2 * F + i] = self->d[i] * self->d[i];
                 state[3 * F + i] = 0;
+                state[4 * F + i] = NAN;
+                state[5 * F + i] = 0;
             }
     }
-    else if (self->o.by || self->npersonal)
+    else if (self->o.by || self->npersonal || self->nruns)
         return errf (err, "key '%s' missing or not a string (needed by %s)", self->key,
-                     self->o.by ? "--by" : "the personal fields");
+                     self->o.by ? "--by" : self->npersonal ? "the personal fields"
+                                                             : "the run fields");
     for (size_t i = 0; i < F; i++)
         if (self->base[i] >= 0) {
             self->src[i] = self->src[self->base[i]];
             self->y[i] = self->y[self->base[i]];
         }
+    for (size_t i = 0; i < F; i++) {
+        long b = self->runb[i];
+        if (b < 0)
+            continue;
+        self->src[i] = self->src[b];
+        if (self->src[i] == S_OK) {
+            double *last = &state[4 * F + i], *run = &state[5 * F + i];
+            *run = self->y[b] == *last ? *run + 1 : 0;
+            *last = self->y[b];
+            self->y[i] = self->lg[i] ? s_signed_log1p (*run) : *run;
+        }
+    }
     self->cnt.keys = keytab_size (self->kt);
     self->cnt.peak_keys = keytab_peak (self->kt);
 

@@ -24,7 +24,11 @@
     worth NORM_VAR_PRIOR readings (weight max(alpha, 1/(n + prior))).
     Personal fields: a stats field named "F@key" (norm_fit_personal) is the
     reading F scaled this way, so one `x` can hold both the population and
-    the personal view of a reading.
+    the personal view of a reading.  Run fields: a stats field "F:run"
+    (norm_fit_runs) is log1p of how many records in a row the key's reading
+    F has not changed: a frozen sensor, whose window has *less* variation
+    than normal and so no larger reconstruction error, shows as a run far
+    beyond any normal one.
     A missing reading is imputed with the last value seen for that key, else
     the population centre; it is flagged in `mask`, counted, and never
     updates a baseline.  A reading that is not a field of the stats and not
@@ -68,6 +72,15 @@ int
 int
     norm_fit_personal (norm_fit_t *self, const char *const *fields, size_t n, const char *key,
                        char *err);
+//  Add run fields: for each F of fields, a field named "F:run", the number
+//  of records in a row (per key, as norm_fit_personal's, default id) whose
+//  reading F equalled the one before (0 when it changed), log1p-scaled: a
+//  frozen sensor shows as a run far longer than normal noise allows.
+//  Call before any norm_fit_add.  0, or -1 + err.
+int
+    norm_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, char *err);
+#define NORM_RUN_SUFFIX ":run"
+
 //  The statistics so far; NULL + err when a field has no readings, a log1p
 //  field is not among the fields, or nothing was read.  Caller owns.
 stats_t *

@@ -208,6 +208,50 @@ PY
     assert_output --partial "record 1: key 'id' missing or not a string (needed by the personal fields)"
 }
 
+@test "--runs: F:run counts the records in a row with an unchanged reading, per id, log1p-scaled" {
+    /usr/bin/python3 - > "$T/r.json" <<'PY'
+import json
+hr = {"a": [70, 70, 70, 71, 71, None, 71, 72, 72, 72, 72, 60],
+      "b": [80, 81, 81, 81, 81, 81, 81, 81, 90, 90, 91, 91]}
+for i in range(12):
+    for k in "ab":
+        print(json.dumps({"t": 1000 + i, "id": k, "v": {"hr": hr[k][i], "spo2": 97}}))
+PY
+    vigil-cat --from json -i "$T/r.json" > "$T/r.mp"
+    vigil-norm fit --stats "$T/s" --fields hr,spo2 --runs hr < "$T/r.mp"
+    vigil-norm apply --stats "$T/s" < "$T/r.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/r.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+last, run, runs = {}, {}, []
+for r in ins:
+    y = r["v"]["hr"]
+    if y is None:
+        runs.append(None)
+        continue
+    run[r["id"]] = run.get(r["id"], -1) + 1 if last.get(r["id"]) == y else 0
+    last[r["id"]] = y
+    runs.append(math.log1p(run[r["id"]]))
+v = [x for x in runs if x is not None]
+m = sum(v) / len(v); sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+prev = {}
+for r, o, y in zip(ins, outs, runs):
+    assert len(o["x"]) == 3
+    if y is None:       # missing: imputed with the id's last value, masked
+        assert o["mask"][2] == 1 and abs(o["x"][2] - prev[r["id"]]) < 1e-6
+        continue
+    assert abs(o["x"][2] - (y - m) / sd) < 1e-5, (o, y)
+    prev[r["id"]] = o["x"][2]
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    run vigil-norm fit --stats "$T/s2" --fields hr --runs pulse < "$T/r.mp"
+    assert_failure 1
+    assert_output --partial "run field 'pulse' has no readings"
+}
+
 @test "fit: --fields leaves others out (apply passes them through); a field never seen is an error" {
     make_input
     run vigil-norm fit -v --stats "$T/s" --fields hr < "$T/in.mp"
@@ -262,7 +306,7 @@ PY
 @test "usage: --help lists every option; bad options exit 2" {
     run vigil-norm --help
     assert_success
-    for o in --stats --fields --scale --log1p --personal --key --clamp --by --emit --alpha --floor \
+    for o in --stats --fields --scale --log1p --personal --runs --key --clamp --by --emit --alpha --floor \
              --gate --start --idle -v --strict; do
         assert_output --partial -- "$o"
     done
