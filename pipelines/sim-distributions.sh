@@ -3,12 +3,13 @@
 # of a simulated ward (the paper's Fig. 1), as a PNG made with gnuplot.
 #   sh pipelines/sim-distributions.sh [OUT.png] [vigil-sim options...]
 # Default: 20 patients for 6 hours, the default anomaly mix, into
-# sim-distributions.png.  Densities are normalised per class, so the rarer
+# out/sim-distributions.png.  Densities are normalised per class, so the rarer
 # anomalous records are visible next to the normal ones.
 set -eu
 cd "$(dirname "$0")/.." || exit 1
 BIN=${BIN:-$(pwd)/bin}
-out=${1:-sim-distributions.png}
+out=${1:-out/sim-distributions.png}
+mkdir -p "$(dirname "$out")"
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] || set -- --patients 20 --duration 6h
 tmp=$(mktemp -d)
