@@ -39,11 +39,17 @@ static const char *s_clinical[] = {
     "Temp", "SpO2", "Pulse_Rate", "SYS", "DIA", "Heart_rate", "Resp_Rate", "ST",
 };
 
+//  Derived fields name their source: "hr@id" is heart rate against the
+//  patient's own baseline (clinical if hr is); "hr:run" counts unchanged
+//  readings of the sensor, which is the device's behaviour (technical).
 bool
 alert_field_clinical (const char *name)
 {
+    if (strchr (name, ':'))
+        return false;
+    size_t n = strcspn (name, "@");
     for (size_t i = 0; i < sizeof s_clinical / sizeof *s_clinical; i++)
-        if (!strcmp (name, s_clinical[i]))
+        if (strlen (s_clinical[i]) == n && !strncmp (name, s_clinical[i], n))
             return true;
     return false;
 }
@@ -374,6 +380,8 @@ alert_test (bool verbose)
     char err[ERRLEN], buf[1024];
     assert (alert_field_clinical ("spo2") && alert_field_clinical ("Heart_rate"));
     assert (!alert_field_clinical ("latency"));
+    assert (alert_field_clinical ("temp@id") && !alert_field_clinical ("hr:run"));
+    assert (!alert_field_clinical ("latency@id") && !alert_field_clinical ("h"));
     alert_opts_t o = {.quiet = 60, .rate_limit = 30};
     alert_mgr_t *m = alert_mgr_new (&o);
     record_t r;
