@@ -8,7 +8,7 @@
 
 static const char *USAGE =
     "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
-    "                      [--personal F,..] [--runs F,..] [--key KEY]\n"
+    "                      [--personal F,..] [--runs F,..] [--missing F,..] [--key KEY]\n"
     "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]\n"
     "                        [--floor F] [--gate K] [--start WHERE]]\n"
     "\n"
@@ -23,13 +23,16 @@ static const char *USAGE =
     "  --runs F,..       also add fields F:run: how many records in a row the\n"
     "                    reading F of the record's KEY was unchanged (log1p-scaled;\n"
     "                    a frozen sensor)\n"
-    "  --key KEY         the key of --personal and --runs (default id)\n"
+    "  --missing F,..    also add fields F:miss: how many records in a row the\n"
+    "                    reading F of the record's KEY was missing (log1p-scaled;\n"
+    "                    the imputation flag as an input: a dropout)\n"
+    "  --key KEY         the key of --personal, --runs and --missing (default id)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
     "(1 = the reading was missing, nil, NaN or Inf and was imputed with the\n"
     "last value of that key, else the population centre).  Fields F@KEY of the\n"
     "stats get F scaled by the personal baseline of KEY (options below), fields\n"
-    "F:run the run of unchanged readings of F.\n"
+    "F:run the run of unchanged readings of F, F:miss the run of missing ones.\n"
     "  --stats FILE      the stats file to read (required)\n"
     "  --clamp B         bound on |x| (default 10; 0 = none)\n"
     "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
@@ -55,7 +58,7 @@ static const char *USAGE =
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
 enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE,
-       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS };
+       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS, O_MISSING };
 static const struct option s_longopts[] = {
     {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
     {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
@@ -64,7 +67,7 @@ static const struct option s_longopts[] = {
     {"floor", required_argument, NULL, O_FLOOR}, {"idle", required_argument, NULL, O_IDLE},
     {"gate", required_argument, NULL, O_GATE},   {"start", required_argument, NULL, O_START},
     {"personal", required_argument, NULL, O_PERSONAL}, {"key", required_argument, NULL, O_KEY},
-    {"runs", required_argument, NULL, O_RUNS},
+    {"runs", required_argument, NULL, O_RUNS}, {"missing", required_argument, NULL, O_MISSING},
     {NULL, 0, NULL, 0},
 };
 
@@ -72,8 +75,8 @@ typedef struct {
     bool fit, emit_set;
     const char *stats;
     const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
-    const char *runs[NORM_MAX_FIELDS];
-    long nfields, nlog1p, npersonal, nruns;
+    const char *runs[NORM_MAX_FIELDS], *missing[NORM_MAX_FIELDS];
+    long nfields, nlog1p, npersonal, nruns, nmissing;
     const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
@@ -84,7 +87,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
     bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY
-                || c == O_RUNS;
+                || c == O_RUNS || c == O_MISSING;
     if (fit_opt != o->fit && c != O_STATS)
         cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
                          o->fit ? "fit" : "apply");
@@ -93,14 +96,15 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_FIELDS:
     case O_LOG1P:
     case O_PERSONAL:
-    case O_RUNS: {
+    case O_RUNS:
+    case O_MISSING: {
         const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p
-                          : c == O_PERSONAL ? o->personal : o->runs;
+                          : c == O_PERSONAL ? o->personal : c == O_RUNS ? o->runs : o->missing;
         long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
         *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p
-          : c == O_PERSONAL ? &o->npersonal : &o->nruns) = n;
+          : c == O_PERSONAL ? &o->npersonal : c == O_RUNS ? &o->nruns : &o->nmissing) = n;
         return 0;
     }
     case O_KEY: o->key = arg; return 0;
@@ -157,7 +161,8 @@ main (int argc, char **argv)
     if (o.fit) {
         norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
         if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err)
-            || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err))
+            || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err)
+            || norm_fit_misses (fit, o.missing, (size_t) o.nmissing, err))
             cli_usage_error (&cli, "%s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))

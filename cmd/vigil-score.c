@@ -21,7 +21,8 @@ static const char *USAGE =
     "arrived for --idle, so a slow stream is not held back.  A window of the wrong\n"
     "size or with non-finite values is reported and skipped.\n"
     "\n"
-    "  --model FILE      the vigil-model file (required)\n"
+    "  --model FILE      the vigil-model file (required); repeated: an ensemble, score\n"
+    "                    = the mean of the models', top from the first, model = a mix\n"
     "  --score MODE      mu (or sse): Eq. 5 on the decoding of the latent mean\n"
     "                    (default); scaled: the same with each squared error divided\n"
     "                    by its field's residual variance on the training windows\n"
@@ -42,7 +43,8 @@ static const char *USAGE =
     "Exit status: 0 ok, 1 bad input or I/O failure, 2 usage error.\n";
 
 typedef struct {
-    const char *model;
+    const char *model[8];
+    int nmodel;
     model_score_opts_t s;
     long batch, threads, seed;
     double idle;
@@ -59,7 +61,10 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
     switch (c) {
-    case O_MODEL: o->model = arg; break;
+    case O_MODEL:
+        if (o->nmodel == 8)
+            cli_usage_error (cli, "--model: at most 8 models");
+        o->model[o->nmodel++] = arg; break;
     case O_SCORE:
         o->s.scaled = !strcmp (arg, "scaled");
         if (o->s.scaled || !strcmp (arg, "sse"))
@@ -103,15 +108,23 @@ main (int argc, char **argv)
     int argi = cli_parse (&cli, argc, argv, "", s_longopts, s_opt, &o);
     if (argi < argc)
         cli_usage_error (&cli, "unexpected argument '%s'", argv[argi]);
-    if (!o.model)
+    if (!o.nmodel)
         cli_usage_error (&cli, "--model is required");
     nn_set_threads ((int) o.threads);
     char err[ERRLEN];
-    model_t *m = model_load (o.model, (size_t) o.batch, err);
-    if (!m)
-        cli_fatal (&cli, "%s", err);
-    if (o.s.scaled && !model_resid (m))
-        cli_fatal (&cli, "--score scaled: '%s' has no residual variances (retrain it)", o.model);
+    model_t *m = NULL;
+    for (int k = 0; k < o.nmodel; k++) {
+        model_t *mk = model_load (o.model[k], (size_t) o.batch, err);
+        if (!mk)
+            cli_fatal (&cli, "%s", err);
+        if (o.s.scaled && !model_resid (mk))
+            cli_fatal (&cli, "--score scaled: '%s' has no residual variances (retrain it)",
+                       o.model[k]);
+        if (!m && (m = mk))
+            continue;
+        if (model_join (m, &mk, err))
+            cli_fatal (&cli, "'%s': %s", o.model[k], err);
+    }
     rng_t rng;
     rng_init (&rng, (uint64_t) o.seed, 0);
     //  A file is never idle; stdin and ZeroMQ may be.

@@ -24,6 +24,9 @@ struct _model_t {
     double *score;              //  (max_batch)
     double *resid;              //  (F) residual variance per field, or NULL
     float *wt;                  //  (W F) 1 / resid of each element's field, or NULL
+    model_t **member;           //  owned: other models whose scores are averaged in
+    size_t nmember;
+    double *mscore;             //  (max_batch) a member's scores
 };
 
 static model_t *
@@ -71,6 +74,10 @@ model_destroy (model_t **self_p)
     if (!self_p || !*self_p)
         return;
     model_t *self = *self_p;
+    for (size_t i = 0; i < self->nmember; i++)
+        model_destroy (&self->member[i]);
+    free (self->member);
+    free (self->mscore);
     vae_destroy (&self->vae);
     stats_destroy (&self->stats);
     free (self->xb);
@@ -442,6 +449,73 @@ s_top (model_t *self, size_t i, size_t k, record_top_t *out)
     return have;
 }
 
+//  Scores of the n staged windows into self->score: this model's, averaged
+//  with each member's on the same windows (each with its own weights).
+static void
+s_vae_scores (model_t *self, size_t n, const model_score_opts_t *opts, rng_t *rng)
+{
+    size_t L = opts->nsamples ? opts->nsamples : 1;
+    vae_set_weights (self->vae, opts->scaled ? self->wt : NULL);
+    vae_score (self->vae, self->xb, n, opts->mode, L, rng, self->score);
+    for (size_t k = 0; k < self->nmember; k++) {
+        model_t *o = self->member[k];
+        vae_set_weights (o->vae, opts->scaled ? o->wt : NULL);
+        vae_score (o->vae, self->xb, n, opts->mode, L, rng, self->mscore);
+        for (size_t i = 0; i < n; i++)
+            self->score[i] += self->mscore[i];
+    }
+    for (size_t i = 0; self->nmember && i < n; i++)
+        self->score[i] /= (double) (self->nmember + 1);
+}
+
+int
+model_join (model_t *self, model_t **other_p, char *err)
+{
+    model_t *o = *other_p;
+    if (o->window != self->window || o->nfields != self->nfields) {
+        errf (err, "ensemble: windows of %zu x %zu fields, not %zu x %zu",
+              o->window, o->nfields, self->window, self->nfields);
+        return -1;
+    }
+    for (size_t f = 0; f < self->nfields; f++)
+        if (strcmp (stats_field (o->stats, f), stats_field (self->stats, f))) {
+            errf (err, "ensemble: field %zu is '%s', not '%s'", f + 1,
+                  stats_field (o->stats, f), stats_field (self->stats, f));
+            return -1;
+        }
+    if (vae_max_batch (o->vae) < vae_max_batch (self->vae)) {
+        errf (err, "ensemble: member batch %zu < %zu", vae_max_batch (o->vae),
+              vae_max_batch (self->vae));
+        return -1;
+    }
+    self->member = xrealloc (self->member, (self->nmember + 1) * sizeof (model_t *));
+    self->member[self->nmember++] = o;
+    *other_p = NULL;
+    if (!self->mscore)
+        self->mscore = xmalloc (vae_max_batch (self->vae) * sizeof (double));
+    //  The ensemble's hash: a mix of the members' (order matters).
+    s_set_hash (self, (self->hash ^ (o->hash + 0x9e3779b97f4a7c15ULL + (self->hash << 6)
+                                     + (self->hash >> 2))) * 0xff51afd7ed558ccdULL);
+    return 0;
+}
+
+size_t
+model_members (const model_t *self)
+{
+    return self->nmember + 1;
+}
+
+bool
+model_resid_all (const model_t *self)
+{
+    if (!self->resid)
+        return false;
+    for (size_t k = 0; k < self->nmember; k++)
+        if (!self->member[k]->resid)
+            return false;
+    return true;
+}
+
 void
 model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *opts,
              rng_t *rng)
@@ -452,9 +526,8 @@ model_score (model_t *self, record_t *recs, size_t n, const model_score_opts_t *
         assert (recs[i].nx == D);
         memcpy (self->xb + i * D, recs[i].x, D * sizeof (float));
     }
+    s_vae_scores (self, n, opts, rng);
     vae_set_weights (self->vae, opts->scaled ? self->wt : NULL);
-    vae_score (self->vae, self->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
-               self->score);
     for (size_t i = 0; i < n; i++) {
         record_t *r = &recs[i];
         r->score = self->score[i];
@@ -635,9 +708,8 @@ model_batch_score (model_batch_t *self, const model_score_opts_t *opts, rng_t *r
     size_t n = self->n;
     if (n == 0)
         return;
+    s_vae_scores (m, n, opts, rng);
     vae_set_weights (m->vae, opts->scaled ? m->wt : NULL);
-    vae_score (m->vae, m->xb, n, opts->mode, opts->nsamples ? opts->nsamples : 1, rng,
-               m->score);
     self->out.size = 0;
     record_top_t top[REC_TOP_MAX];
     for (size_t i = 0; i < n; i++) {
@@ -1278,6 +1350,48 @@ model_test (bool verbose)
     }
     for (int i = 0; i < 4; i++)
         record_destroy (&recs[i]);
+
+    //  Ensemble: the mean of the members' scores; top from the first; a new hash.
+    {
+        model_t *ea = model_load (path, 64, err), *eb = model_load (path, 64, err);
+        model_t *pc = model_load (path, 64, err), *small = model_load (path, 32, err);
+        assert (ea && eb && pc && small);
+        nn_params_t *Pb = vae_params (model_vae (eb)), *Pc = vae_params (model_vae (pc));
+        for (size_t j = 0; j < Pb->n; j += 7)
+            Pb->p[j] += 0.3f, Pc->p[j] += 0.3f;
+        record_t e1[4], e2[4], e3[4];
+        for (int i = 0; i < 4; i++) {
+            record_init (&e1[i]), record_init (&e2[i]), record_init (&e3[i]);
+            s_synth (&r, record_x_resize (&e1[i], D), W, F, i == 1 ? 2 : -1);
+            e1[i].has |= REC_X;
+            memcpy (record_x_resize (&e2[i], D), e1[i].x, D * sizeof (float));
+            memcpy (record_x_resize (&e3[i], D), e1[i].x, D * sizeof (float));
+            e2[i].has |= REC_X, e3[i].has |= REC_X;
+        }
+        model_score_opts_t eo = {.mode = VAE_SCORE_MU, .nsamples = 1, .topk = 2};
+        model_score (ea, e1, 4, &eo, &r);
+        model_score (pc, e2, 4, &eo, &r);
+        assert (model_join (ea, &small, err) == -1 && strstr (err, "batch") && small);
+        assert (model_members (ea) == 1 && model_resid_all (ea));
+        assert (model_join (ea, &eb, err) == 0 && !eb && model_members (ea) == 2);
+        assert (model_hash (ea) != model_hash (m2) && strlen (model_hash_hex (ea)) == 16);
+        model_score (ea, e3, 4, &eo, &r);
+        for (int i = 0; i < 4; i++) {
+            double want = (e1[i].score + e2[i].score) / 2;
+            assert (fabs (e3[i].score - want) <= 1e-9 * (1 + want));
+            assert (e1[i].score != e2[i].score);
+            assert (!strcmp (e3[i].top[0].field, e1[i].top[0].field));
+            assert (e3[i].top[0].expected == e1[i].top[0].expected);
+        }
+        if (verbose)
+            printf ("model: ensemble %.4f = (%.4f + %.4f) / 2\n", e3[1].score, e1[1].score,
+                    e2[1].score);
+        for (int i = 0; i < 4; i++)
+            record_destroy (&e1[i]), record_destroy (&e2[i]), record_destroy (&e3[i]);
+        model_destroy (&ea);
+        model_destroy (&pc);
+        model_destroy (&small);
+    }
 
     //  Corrupted, truncated, foreign files are refused.
     FILE *f = fopen (path, "rb");

@@ -101,6 +101,22 @@ uint64_t
 const char *
     model_hash_hex (const model_t *self);
 
+//  Make self an ensemble: other (taken over, *other_p set to NULL) scores
+//  the same windows and every score (model_score, model_batch_score) is the
+//  mean of the members' scores, each member with its own residual weights;
+//  `top` stays the first model's.  The members must share W and the field
+//  names, and a member's batch must be >= self's.  The hash (and hex)
+//  becomes a mix of the members' hashes, so thresholds fitted for one
+//  model are not taken for the ensemble.  0, or -1 + err (other untouched).
+int
+    model_join (model_t *self, model_t **other_p, char *err);
+//  Models in the ensemble (1 for a plain model).
+size_t
+    model_members (const model_t *self);
+//  Whether every member has residual variances (for --score scaled).
+bool
+    model_resid_all (const model_t *self);
+
 //  Check a window record: x present, W x F finite floats, extra `w` (if
 //  present) = W.  0, or -1 + err naming the key.
 int

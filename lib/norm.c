@@ -94,6 +94,7 @@ struct _norm_fit_t {
     char (*runs)[STATS_NAME_MAX];   //  (nruns) base readings of the run fields
     size_t nruns;
     long *run_acc;              //  (nruns) accumulator of F:run
+    bool *rmiss;                //  (nruns) a missing-run field F:miss, not F:run
     keytab_t *rkt;              //  key -> double[2 nruns]: last reading, run
     double *cur;                //  (NORM_MAX_FIELDS) this record's readings, NaN if none
 };
@@ -146,6 +147,7 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->personal);
     free (self->runs);
     free (self->run_acc);
+    free (self->rmiss);
     free (self->cur);
     keytab_destroy (&self->rkt);
     s_cache_free (&self->cache);
@@ -153,28 +155,44 @@ norm_fit_destroy (norm_fit_t **self_p)
     *self_p = NULL;
 }
 
-int
-norm_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+static int
+s_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, bool miss, char *err)
 {
+    const char *suffix = miss ? NORM_MISS_SUFFIX : NORM_RUN_SUFFIX;
     if (self->nacc + n > NORM_MAX_FIELDS)
         return errf (err, "more than %d fields", NORM_MAX_FIELDS);
-    self->runs = xrealloc (self->runs, (n + 1) * STATS_NAME_MAX);
-    self->run_acc = xrealloc (self->run_acc, (n + 1) * sizeof (long));
+    size_t r0 = self->nruns;
+    self->runs = xrealloc (self->runs, (r0 + n + 1) * STATS_NAME_MAX);
+    self->run_acc = xrealloc (self->run_acc, (r0 + n + 1) * sizeof (long));
+    self->rmiss = xrealloc (self->rmiss, (r0 + n + 1) * sizeof (bool));
     for (size_t i = 0; i < n; i++) {
-        if (strlen (fields[i]) + sizeof NORM_RUN_SUFFIX > STATS_NAME_MAX)
-            return errf (err, "'%s%s' cannot be a field name", fields[i], NORM_RUN_SUFFIX);
-        snprintf (self->runs[i], STATS_NAME_MAX, "%s", fields[i]);
+        if (strlen (fields[i]) + strlen (suffix) + 1 > STATS_NAME_MAX)
+            return errf (err, "'%s%s' cannot be a field name", fields[i], suffix);
+        snprintf (self->runs[r0 + i], STATS_NAME_MAX, "%s", fields[i]);
         char name[2 * STATS_NAME_MAX];
-        snprintf (name, sizeof name, "%s%s", fields[i], NORM_RUN_SUFFIX);
+        snprintf (name, sizeof name, "%s%s", fields[i], suffix);
         s_acc_t *a = &self->acc[self->nacc];
         s_acc_init (self, a, name);
         a->run = a->log1p = true;
-        self->run_acc[i] = (long) self->nacc++;
+        self->rmiss[r0 + i] = miss;
+        self->run_acc[r0 + i] = (long) self->nacc++;
     }
-    self->nruns = n;
+    self->nruns = r0 + n;
     keytab_destroy (&self->rkt);
-    self->rkt = keytab_new (2 * (n + 1) * sizeof (double));
+    self->rkt = keytab_new (2 * (self->nruns + 1) * sizeof (double));
     return 0;
+}
+
+int
+norm_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+{
+    return s_fit_runs (self, fields, n, false, err);
+}
+
+int
+norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+{
+    return s_fit_runs (self, fields, n, true, err);
 }
 
 int
@@ -277,6 +295,11 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
             for (size_t k = 0; k < self->nacc && b < 0; k++)
                 if (!self->acc[k].run && !strcmp (self->acc[k].name, self->runs[r]))
                     b = (long) k;
+            if (b >= 0 && self->rmiss[r]) {
+                st[2 * r + 1] = isnan (self->cur[b]) ? st[2 * r + 1] + 1 : 0;
+                s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
+                continue;
+            }
             if (b < 0 || isnan (self->cur[b]))
                 continue;
             st[2 * r + 1] = self->cur[b] == st[2 * r] ? st[2 * r + 1] + 1 : 0;
@@ -386,7 +409,8 @@ struct _norm_t {
     float *xp;                  //  (F) personal scaling
     long *base;                 //  (F) for a personal field F@key, the index of F; else -1
     bool *pers;                 //  (F) a personal field F@key
-    long *runb;                 //  (F) for a run field F:run, the index of F (or F@key); else -1
+    long *runb;                 //  (F) for a run field F:run or F:miss, the index of F (or F@key); else -1
+    bool *miss;                 //  (F) a missing-run field F:miss
     size_t npersonal;           //  personal fields in the stats
     size_t nruns;               //  run fields in the stats
     char *mask_raw;             //  packed mask array
@@ -447,6 +471,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     self->base = xmalloc (F * sizeof (long));
     self->pers = xcalloc (F, sizeof (bool));
     self->runb = xmalloc (F * sizeof (long));
+    self->miss = xcalloc (F, sizeof (bool));
     for (size_t i = 0; i < F; i++) {
         char name[STATS_NAME_MAX];
         snprintf (name, sizeof name, "%s", stats_field (stats, i));
@@ -454,7 +479,11 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
         self->base[i] = -1;
         self->runb[i] = -1;
         size_t len = strlen (name), slen = strlen (NORM_RUN_SUFFIX);
-        if (len > slen && !strcmp (name + len - slen, NORM_RUN_SUFFIX)) {
+        size_t mlen = strlen (NORM_MISS_SUFFIX);
+        self->miss[i] = len > mlen && !strcmp (name + len - mlen, NORM_MISS_SUFFIX);
+        if (self->miss[i])
+            slen = mlen;
+        if (len > slen && (self->miss[i] || !strcmp (name + len - slen, NORM_RUN_SUFFIX))) {
             name[len - slen] = 0;
             self->runb[i] = stats_find (stats, name);
             for (size_t j = 0; j < F && self->runb[i] < 0; j++)
@@ -506,6 +535,7 @@ norm_destroy (norm_t **self_p)
     free (self->base);
     free (self->pers);
     free (self->runb);
+    free (self->miss);
     free (self->mask_raw);
     free (self->xp_raw);
     keytab_destroy (&self->kt);
@@ -604,6 +634,13 @@ norm_apply (norm_t *self, record_t *rec, char *err)
         long b = self->runb[i];
         if (b < 0)
             continue;
+        if (self->miss[i]) {
+            double *run = &state[5 * F + i];
+            *run = self->src[b] == S_OK ? 0 : *run + 1;
+            self->src[i] = S_OK;
+            self->y[i] = self->lg[i] ? s_signed_log1p (*run) : *run;
+            continue;
+        }
         self->src[i] = self->src[b];
         if (self->src[i] == S_OK) {
             double *last = &state[4 * F + i], *run = &state[5 * F + i];

@@ -80,6 +80,14 @@ int
 int
     norm_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, char *err);
 #define NORM_RUN_SUFFIX ":run"
+//  Add missing-run fields: for each F of fields, "F:miss", the number of
+//  records in a row (per key) whose reading F was missing (nil, NaN, Inf or
+//  absent; 0 when present), log1p-scaled: the imputation flag as an input,
+//  so a sensor or link dropout shows although its readings are imputed.
+//  Never missing itself.  Call before any norm_fit_add.  0, or -1 + err.
+int
+    norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *err);
+#define NORM_MISS_SUFFIX ":miss"
 
 //  The statistics so far; NULL + err when a field has no readings, a log1p
 //  field is not among the fields, or nothing was read.  Caller owns.

@@ -252,6 +252,43 @@ PY
     assert_output --partial "run field 'pulse' has no readings"
 }
 
+@test "--missing: F:miss counts the records in a row with F missing, per id, and is never masked" {
+    /usr/bin/python3 - > "$T/r.json" <<'PY'
+import json
+hr = {"a": [70, None, None, 71, 71, None, 71, 72, None, None, None, 60],
+      "b": [80, 81, 81, 81, 81, 81, 81, 81, 90, 90, 91, 91]}
+for i in range(12):
+    for k in "ab":
+        print(json.dumps({"t": 1000 + i, "id": k, "v": {"hr": hr[k][i], "spo2": 97}}))
+PY
+    vigil-cat --from json -i "$T/r.json" > "$T/r.mp"
+    vigil-norm fit --stats "$T/s" --fields hr,spo2 --runs hr --missing hr < "$T/r.mp"
+    vigil-norm apply --stats "$T/s" < "$T/r.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/r.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+miss, ys = {}, []
+for r in ins:
+    miss[r["id"]] = miss.get(r["id"], 0) + 1 if r["v"]["hr"] is None else 0
+    ys.append(math.log1p(miss[r["id"]]))
+m = sum(ys) / len(ys); sd = math.sqrt(sum((y - m) ** 2 for y in ys) / len(ys))
+for r, o, y in zip(ins, outs, ys):
+    assert len(o["x"]) == 4 and o["mask"][3] == 0
+    assert o["mask"][0] == (r["v"]["hr"] is None)
+    assert abs(o["x"][3] - (y - m) / sd) < 1e-5, (o, y)
+print("ok", max(ys) == math.log1p(3))
+PY
+    assert_success
+    assert_output "ok True"
+    run vigil-norm fit -v --stats "$T/s2" --fields hr --missing hr < "$T/r.mp"
+    assert_success
+    assert_output --partial "hr:miss: 24 readings, 0 missing"
+    run vigil-norm apply --stats "$T/s" --missing hr < "$T/r.mp"
+    assert_failure 2
+    assert_output --partial "--missing is not an option of 'apply'"
+}
+
 @test "fit: --fields leaves others out (apply passes them through); a field never seen is an error" {
     make_input
     run vigil-norm fit -v --stats "$T/s" --fields hr < "$T/in.mp"
@@ -306,7 +343,7 @@ PY
 @test "usage: --help lists every option; bad options exit 2" {
     run vigil-norm --help
     assert_success
-    for o in --stats --fields --scale --log1p --personal --runs --key --clamp --by --emit --alpha --floor \
+    for o in --stats --fields --scale --log1p --personal --runs --missing --key --clamp --by --emit --alpha --floor \
              --gate --start --idle -v --strict; do
         assert_output --partial -- "$o"
     done

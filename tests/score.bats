@@ -109,6 +109,33 @@ PY
         <(vigil-score --model "$D/m.model" --score sse -i "$D/test.mp")
 }
 
+@test "--model twice: an ensemble, score = the mean of the models' scores, its own hash" {
+    D="$BATS_FILE_TMPDIR"
+    vigil-train -q --stats "$D/s.stats" -m "$T/m2.model" --epochs 5 --batch 64 --seed 7 -i "$D/w.mp"
+    vigil-score --model "$D/m.model" -i "$D/test.mp" | vigil-cat --to json > "$T/a.json"
+    vigil-score --model "$T/m2.model" -i "$D/test.mp" | vigil-cat --to json > "$T/b.json"
+    vigil-score --model "$D/m.model" --model "$T/m2.model" -i "$D/test.mp" \
+        | vigil-cat --to json > "$T/e.json"
+    run /usr/bin/python3 - "$T/a.json" "$T/b.json" "$T/e.json" <<'PY'
+import json, sys
+a, b, e = ([json.loads(l) for l in open(p)] for p in sys.argv[1:4])
+assert len(a) == len(b) == len(e) > 100
+for x, y, z in zip(a, b, e):
+    assert abs(z["score"] - (x["score"] + y["score"]) / 2) <= 1e-9 * (1 + z["score"]), (x, y, z)
+    assert z["top"] == x["top"]
+assert len({x["model"], y["model"], z["model"]}) == 3
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    # a model of another shape is refused by name
+    vigil-norm apply --stats "$D/s.stats" < "$D/raw.mp" | vigil-window --size 4 > "$T/w4.mp"
+    vigil-train -q --stats "$D/s.stats" -m "$T/m4.model" --epochs 1 -i "$T/w4.mp"
+    run vigil-score --model "$D/m.model" --model "$T/m4.model" -i "$D/test.mp"
+    assert_failure 1
+    assert_output --partial "m4.model': ensemble: windows of 4 x"
+}
+
 @test "scoring is deterministic and independent of the batch size" {
     D="$BATS_FILE_TMPDIR"
     vigil-score --model "$D/m.model" --batch 256 -i "$D/test.mp" > "$T/a.mp"
