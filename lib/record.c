@@ -50,6 +50,8 @@ record_clear (record_t *rec)
 static size_t
 s_xbuf_append (record_t *rec, const void *data, size_t n)
 {
+    if (n == 0)
+        return rec->xbuf_len;
     xgrow ((void **) &rec->xbuf, &rec->xbuf_cap, rec->xbuf_len + n, 1);
     size_t off = rec->xbuf_len;
     memcpy (rec->xbuf + off, data, n);
@@ -74,10 +76,15 @@ record_copy (record_t *dst, const record_t *src)
     dst->seq = src->seq;
     xgrow ((void **) &dst->v_name, &dst->v_cap, src->nv, sizeof *dst->v_name);
     dst->v_val = xrealloc (dst->v_val, dst->v_cap * sizeof *dst->v_val);
-    memcpy (dst->v_name, src->v_name, src->nv * sizeof *src->v_name);
-    memcpy (dst->v_val, src->v_val, src->nv * sizeof *src->v_val);
+    if (src->nv) {
+        memcpy (dst->v_name, src->v_name, src->nv * sizeof *src->v_name);
+        memcpy (dst->v_val, src->v_val, src->nv * sizeof *src->v_val);
+    }
     dst->nv = src->nv;
-    memcpy (record_x_resize (dst, src->nx), src->x, src->nx * sizeof (float));
+    float *x = record_x_resize (dst, src->nx);
+    if (src->nx)
+        memcpy (x, src->x, src->nx * sizeof (float));
+    dst->has = src->has;        //  resizing x marked it present
     dst->label = src->label;
     memcpy (dst->kind, src->kind, sizeof dst->kind);
     dst->score = src->score;
@@ -85,7 +92,8 @@ record_copy (record_t *dst, const record_t *src)
     memcpy (dst->top, src->top, sizeof dst->top);
     dst->anomaly = src->anomaly;
     xgrow ((void **) &dst->extra, &dst->extra_cap, src->nextra, sizeof *dst->extra);
-    memcpy (dst->extra, src->extra, src->nextra * sizeof *src->extra);
+    if (src->nextra)
+        memcpy (dst->extra, src->extra, src->nextra * sizeof *src->extra);
     dst->nextra = src->nextra;
     dst->xbuf_len = 0;
     s_xbuf_append (dst, src->xbuf, src->xbuf_len);
@@ -1046,6 +1054,12 @@ record_test (bool verbose)
     size_t sz;
     assert (!record_extra_get (&c, "note", &sz) && record_extra_get (&c, "mask", &sz));
     assert (c.nv == 3 && c.nx == 3);
+    //  an empty record copies as empty (no x appears, no NULL copies)
+    record_t e;
+    record_init (&e);
+    record_copy (&c, &e);
+    assert (c.has == 0 && c.nv == 0 && c.nx == 0 && c.nextra == 0);
+    record_destroy (&e);
 
     //  wrong types name the key
     const char *bad[][2] = {
