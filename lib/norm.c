@@ -173,7 +173,8 @@ s_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, bool miss, ch
         snprintf (name, sizeof name, "%s%s", fields[i], suffix);
         s_acc_t *a = &self->acc[self->nacc];
         s_acc_init (self, a, name);
-        a->run = a->log1p = true;
+        a->run = true;
+        a->log1p = !miss;
         self->rmiss[r0 + i] = miss;
         self->run_acc[r0 + i] = (long) self->nacc++;
     }

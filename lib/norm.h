@@ -82,8 +82,10 @@ int
 #define NORM_RUN_SUFFIX ":run"
 //  Add missing-run fields: for each F of fields, "F:miss", the number of
 //  records in a row (per key) whose reading F was missing (nil, NaN, Inf or
-//  absent; 0 when present), log1p-scaled: the imputation flag as an input,
-//  so a sensor or link dropout shows although its readings are imputed.
+//  absent; 0 when present), on a linear scale (so the clamp bounds it): the
+//  imputation flag as an input, so a sensor or link dropout shows although
+//  its readings are imputed.  (A field never missing in the fitted data has
+//  std 0, so its divisor is 1 and a missing run of k records gives x = k.)
 //  Never missing itself.  Call before any norm_fit_add.  0, or -1 + err.
 int
     norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *err);
