@@ -55,18 +55,23 @@ sim --duration "$VAL_DUR" --seed $((SEED + 1)) --no-anomalies > "$D/val.mp"
 sim --duration "$TRAIN_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
 sim --duration "$TEST_DUR" --seed $((SEED + 3)) --anomaly-rate "$RATE" > "$D/test.mp"
 
-vigil-norm fit --stats "$D/stats" < "$D/train.mp"
+# the same features as the demo, for every model (pipelines/features.sh)
+. "$ROOT/pipelines/features.sh"
+# shellcheck disable=SC2086
+vigil-norm fit --stats "$D/stats" $FIT < "$D/train.mp"
 for s in train val labelled test; do
     # the supervised training stream is strided: overlapping windows add
     # little for a forest and cost time
     stride=1
     [ "$s" = labelled ] && stride=5
-    vigil-norm apply --stats "$D/stats" < "$D/$s.mp" \
+    # shellcheck disable=SC2086
+    vigil-norm apply --stats "$D/stats" $PERSONAL < "$D/$s.mp" \
         | vigil-window --size "$W" --stride "$stride" > "$D/$s.w"
 done
 
 say "training VAE, HMM, IForest on normal windows; RF on labelled windows"
-vigil-train --stats "$D/stats" -m "$D/vae.model" -q --epochs "$EPOCHS" < "$D/train.w"
+# shellcheck disable=SC2086
+vigil-train --stats "$D/stats" -m "$D/vae.model" -q --epochs "$EPOCHS" $TRAINOPTS < "$D/train.w"
 vigil-hmm train --model "$D/hmm.model" < "$D/train.w"
 vigil-iforest train --model "$D/iforest.model" < "$D/train.w"
 vigil-rf train --model "$D/rf.model" --trees "$RF_TREES" < "$D/labelled.w"

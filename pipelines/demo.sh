@@ -26,24 +26,10 @@ else
     PATIENTS=40 TRAIN=30m VALP=40 VAL=2h EPOCHS=30 TESTP=8 TESTDUR=2h ROUNDS=2 MODELS=3
 fi
 W=${DEMO_W:-10}
-# The features (chosen on development streams of other seeds, docs/model.md):
-# every reading scaled by the population; the heavy-tailed network readings
-# on a log scale; and each vital sign also against the patient's own slowly
-# adapting baseline (half-life ~1 h, winsorised at 2 sd, started from the
-# patient's own first readings), so a shift from a patient's normal shows
-# even when the level is normal for somebody else; and for hr, sys, dia and
-# rr the run of unchanged readings (a frozen sensor; not spo2 and temp,
-# which sit unchanged for minutes in normal data: spo2 at 100 %, temp at
-# 0.1 degC resolution); and for each vital the run of missing readings
-# (the imputation flag as an input, so a dropout shows although its
-# readings are imputed).  The score is the mean of MODELS VAEs trained on
-# the same windows with different seeds (vigil-score --model A --model B).
-VITALS=hr,sys,dia,spo2,temp,rr
-FIT="--fields $VITALS,pkt_rate,byte_rate,ipt,jitter,latency,loss,battery,rssi
-     --log1p pkt_rate,byte_rate,ipt,jitter,latency --personal $VITALS --runs hr,sys,dia,rr
-     --missing $VITALS"
-PERSONAL="--alpha 0.0002 --gate 2 --start own --floor 0.5"
-TRAINOPTS="--act tanh"
+# The features and the model's options: pipelines/features.sh.  The score
+# is the mean of MODELS VAEs trained on the same windows with different
+# seeds (vigil-score --model A --model B).
+. "$ROOT/pipelines/features.sh"
 RISK=${DEMO_RISK:-1e-4}
 KINDS="spoofing false_data replay flooding delay stuck spike drift dropout battery clock_skew tachycardia bradycardia hypoxaemia fever hypertensive_crisis"
 

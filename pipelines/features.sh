@@ -1,0 +1,20 @@
+# The feature set every pipeline shares (sourced by demo.sh and compare.sh),
+# chosen on development streams of other seeds (docs/model.md):
+# every reading scaled by the population; the heavy-tailed network readings
+# on a log scale; each vital sign also against the patient's own slowly
+# adapting baseline (half-life ~1 h, winsorised at 2 sd, started from the
+# patient's own first readings), so a shift from a patient's normal shows
+# even when the level is normal for somebody else; for hr, sys, dia and rr
+# the run of unchanged readings (a frozen sensor; not spo2 and temp, which
+# sit unchanged for minutes in normal data); and for each vital the run of
+# missing readings (the imputation flag as an input, so a dropout shows
+# although its readings are imputed).
+#   FIT        options of vigil-norm fit
+#   PERSONAL   options of vigil-norm apply
+#   TRAINOPTS  options of vigil-train
+VITALS=hr,sys,dia,spo2,temp,rr
+FIT="--fields $VITALS,pkt_rate,byte_rate,ipt,jitter,latency,loss,battery,rssi
+     --log1p pkt_rate,byte_rate,ipt,jitter,latency --personal $VITALS --runs hr,sys,dia,rr
+     --missing $VITALS"
+PERSONAL="--alpha 0.0002 --gate 2 --start own --floor 0.5"
+TRAINOPTS="--act tanh"
