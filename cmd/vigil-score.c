@@ -17,8 +17,8 @@ static const char *USAGE =
     "          step's value and expected = its reconstruction, in the field's units\n"
     "  model   the model file's checksum (16 hex digits), for thresholds and alerts\n"
     "Every other key passes through.  Windows are scored in batches (matrix work),\n"
-    "flushed when --batch are waiting or, on stdin and ZeroMQ, when no input has\n"
-    "arrived for --idle, so a slow stream is not held back.  A window of the wrong\n"
+    "flushed when --batch are waiting or, on stdin and ZeroMQ, when the oldest has\n"
+    "waited --idle, so no window is held back longer.  A window of the wrong\n"
     "size or with non-finite values is reported and skipped.\n"
     "\n"
     "  --model FILE      the vigil-model file (required); repeated: an ensemble, score\n"
@@ -32,8 +32,7 @@ static const char *USAGE =
     "  --samples L       draws for samples/elbo (default 10)\n"
     "  --top K           fields in top, 0..16 (default 3)\n"
     "  --batch N         windows per batch (default 256)\n"
-    "  --idle DURATION   flush a partial batch after this long without input\n"
-    "                    (default 20ms)\n"
+    "  --idle DURATION   longest a window waits in a partial batch (default 20ms)\n"
     "  --seed N          seed of the draws (default 1)\n"
     "  --threads N       OpenBLAS threads (default 1)\n"
     "\n"
@@ -134,9 +133,11 @@ main (int argc, char **argv)
     model_batch_t *b = model_batch_new (m);
     const msgpack_object *obj;
     size_t size;
+    double first = 0;           //  when the oldest waiting window arrived
     for (;;) {
         size_t n = model_batch_count (b);
-        if (n > 0 && may_idle && stage_wait_input (st, o.idle) == 0) {
+        double left = o.idle - (clock_mono () - first);
+        if (n > 0 && may_idle && (left <= 0 || stage_wait_input (st, left) == 0)) {
             s_flush (st, b, &o, &rng);
             continue;
         }
@@ -147,6 +148,8 @@ main (int argc, char **argv)
             stage_reject (st, "%s", err);
         else if (n + 1 == (size_t) o.batch)
             s_flush (st, b, &o, &rng);
+        else if (n == 0)
+            first = clock_mono ();
     }
     s_flush (st, b, &o, &rng);
     model_batch_destroy (&b);
