@@ -83,7 +83,13 @@ for transport in pipe tcp; do
         for idle in 20ms 0; do
             set -- $(run "$transport" "$tick" "$idle")
             if [ $# -ne 4 ] || [ "$1" -eq 0 ]; then
-                echo "latency: $transport at $rate/s: no measurement" >&2
+                # say why, then measure once more (a shared machine can stall a run)
+                echo "latency: $transport at $rate/s, idle $idle: no measurement; the sink said:" >&2
+                sed 's/^/    /' "$tmp/alert.err" >&2
+                set -- $(run "$transport" "$tick" "$idle")
+            fi
+            if [ $# -ne 4 ] || [ "$1" -eq 0 ]; then
+                echo "latency: $transport at $rate/s, idle $idle: no measurement again" >&2
                 fail=1
                 continue
             fi
