@@ -2,10 +2,13 @@
 # Install the Debian packages vigil builds and tests with, if any are missing.
 # Run by the Makefile before building; safe to run again (does nothing when
 # everything is present).  Needs root (or sudo) only when something is missing.
+#   scripts/deps.sh            the build and test packages
+#   scripts/deps.sh PKG...     those packages instead (e.g. for make fuzz)
 set -eu
 
 pkgs="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libopenblas-dev libjansson-dev bats bats-support bats-assert gnuplot-nox iproute2"
+[ $# -gt 0 ] && pkgs="$*"
 
 missing=""
 for p in $pkgs; do
