@@ -63,14 +63,20 @@ s_parse_free (void)
     s_shorts = NULL;
 }
 
+static void
+s_vmsg (const cli_t *cli, const char *fmt, va_list ap)
+{
+    fprintf (stderr, "%s: ", cli->prog);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+}
+
 void
 cli_usage_error (const cli_t *cli, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fprintf (stderr, "%s: ", cli->prog);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    s_vmsg (cli, fmt, ap);
     va_end (ap);
     s_usage_line (cli, stderr);
     s_parse_free ();
@@ -82,9 +88,7 @@ cli_fatal (const cli_t *cli, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fprintf (stderr, "%s: ", cli->prog);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    s_vmsg (cli, fmt, ap);
     va_end (ap);
     exit (1);
 }
@@ -94,9 +98,7 @@ cli_warn (const cli_t *cli, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fprintf (stderr, "%s: ", cli->prog);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    s_vmsg (cli, fmt, ap);
     va_end (ap);
 }
 
