@@ -37,12 +37,15 @@ static const char *USAGE =
     "                    precision, recall, specificity, F1 and ROC AUC per epoch,\n"
     "                    flagging scores (Eq. 5 by mu) above the 99th percentile of\n"
     "                    that epoch's validation scores; no labels are used to train\n"
+    "  --calibrate FILE  normal windows of other patients (frames file): the\n"
+    "                    residual variances for --score scaled come from them\n"
     "  -q, --quiet       no progress line\n"
     "\n"
     "Progress (stderr, one line per epoch): epoch, loss, recon, KL, validation\n"
     "loss, windows/s and an upper bound of the time left.  The model also stores\n"
-    "each field's residual variance on the training windows (for vigil-score\n"
-    "--score scaled); -v prints them.\n"
+    "each field's residual variance (for vigil-score --score scaled) on the\n"
+    "training windows, or with --calibrate FILE on those (normal) windows of\n"
+    "other patients; -v prints them.\n"
     "\n"
     "Common options: -i EP (default -), -v, --strict, --max-frame SIZE,\n"
     "  --producers N, --curve-server/--curve-client/--curve-peer/--curve-allow,\n"
@@ -51,20 +54,22 @@ static const char *USAGE =
 
 typedef struct {
     model_train_opts_t t;
-    const char *stats, *model, *log, *eval;
+    const char *stats, *model, *log, *eval, *calib;
     long threads;
     bool quiet;
 } opts_t;
 
 enum { O_STATS = 1, O_HIDDEN, O_LATENT, O_ACT, O_BETA, O_LR, O_WD, O_CLIP, O_BATCH,
-       O_EPOCHS, O_PATIENCE, O_VAL, O_SEED, O_THREADS, O_LOG, O_EVAL };
+       O_EPOCHS, O_PATIENCE, O_VAL, O_SEED, O_THREADS, O_LOG, O_EVAL,
+       O_CALIB };
 static const struct option s_longopts[] = {
     {"stats", 1, 0, O_STATS}, {"model", 1, 0, 'm'}, {"hidden", 1, 0, O_HIDDEN},
     {"latent", 1, 0, O_LATENT}, {"act", 1, 0, O_ACT}, {"beta", 1, 0, O_BETA},
     {"lr", 1, 0, O_LR}, {"weight-decay", 1, 0, O_WD}, {"clip", 1, 0, O_CLIP},
     {"batch", 1, 0, O_BATCH}, {"epochs", 1, 0, O_EPOCHS}, {"patience", 1, 0, O_PATIENCE},
     {"val", 1, 0, O_VAL}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS},
-    {"log", 1, 0, O_LOG}, {"eval", 1, 0, O_EVAL}, {"quiet", 0, 0, 'q'}, {0, 0, 0, 0}};
+    {"log", 1, 0, O_LOG}, {"eval", 1, 0, O_EVAL}, {"calibrate", 1, 0, O_CALIB}, {"quiet", 0, 0, 'q'},
+    {0, 0, 0, 0}};
 
 static int
 s_opt (cli_t *cli, int c, const char *arg, void *ud)
@@ -95,6 +100,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_THREADS: o->threads = cli_long (cli, "--threads", arg, 1, 256); break;
     case O_LOG: o->log = arg; break;
     case O_EVAL: o->eval = arg; break;
+    case O_CALIB: o->calib = arg; break;
     case 'q': o->quiet = true; break;
     default: return -1;
     }
@@ -162,7 +168,16 @@ main (int argc, char **argv)
     model_info_t info;
     vae_t *vae = model_trainer_finish (tr, &info);
     double *var = xmalloc (F * sizeof (double));
-    model_resid_per_field (model_trainer_resid (tr), W, F, MODEL_RESID_FLOOR, var);
+    const double *elem = model_trainer_resid (tr);
+    model_data_t *calib = o.calib ? model_data_read (o.calib, W, F, err) : NULL;
+    if (o.calib && !calib)
+        cli_fatal (&cli, "--calibrate: %s", err);
+    double *cres = calib ? xmalloc (W * F * sizeof (double)) : NULL;
+    if (calib)
+        model_residuals (vae, calib, (size_t) o.t.batch, cres), elem = cres;
+    model_resid_per_field (elem, W, F, MODEL_RESID_FLOOR, var);
+    free (cres);
+    model_data_destroy (&calib);
     model_trainer_destroy (&tr);
     model_data_destroy (&eval);
     model_t *m = model_new (&vae, &stats, W, &info, err);

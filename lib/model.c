@@ -1047,6 +1047,26 @@ model_trainer_epoch (model_trainer_t *self, model_epoch_t *e)
     return self->epoch < self->o.max_epochs && self->bad_epochs < self->o.patience;
 }
 
+void
+model_residuals (vae_t *vae, const model_data_t *d, size_t batch, double *resid)
+{
+    size_t D = d->dim, n = d->count;
+    double *sc = xmalloc (batch * sizeof (double));
+    memset (resid, 0, D * sizeof (double));
+    vae_set_weights (vae, NULL);
+    for (size_t i = 0; i < n; i += batch) {
+        size_t m = n - i < batch ? n - i : batch;
+        vae_score (vae, d->x + i * D, m, VAE_SCORE_MU, 1, NULL, sc);
+        const float *err = vae_err (vae);
+        for (size_t r = 0; r < m; r++)
+            for (size_t k = 0; k < D; k++)
+                resid[k] += err[r * D + k];
+    }
+    for (size_t k = 0; n && k < D; k++)
+        resid[k] /= (double) n;
+    free (sc);
+}
+
 vae_t *
 model_trainer_finish (model_trainer_t *self, model_info_t *info)
 {
@@ -1054,22 +1074,8 @@ model_trainer_finish (model_trainer_t *self, model_info_t *info)
     memcpy (P->p, self->best, P->n * sizeof (float));
     nn_params_reset_adam (P);
     //  Residuals of the kept parameters on every window, by mu.
-    const model_data_t *d = self->data;
-    size_t D = d->dim, B = self->o.batch, n = d->count;
-    double *sc = xmalloc (B * sizeof (double));
-    self->resid = xcalloc (D, sizeof (double));
-    vae_set_weights (self->vae, NULL);
-    for (size_t i = 0; i < n; i += B) {
-        size_t m = n - i < B ? n - i : B;
-        vae_score (self->vae, d->x + i * D, m, VAE_SCORE_MU, 1, NULL, sc);
-        const float *err = vae_err (self->vae);
-        for (size_t r = 0; r < m; r++)
-            for (size_t k = 0; k < D; k++)
-                self->resid[k] += err[r * D + k];
-    }
-    for (size_t k = 0; k < D; k++)
-        self->resid[k] /= (double) n;
-    free (sc);
+    self->resid = xcalloc (self->data->dim, sizeof (double));
+    model_residuals (self->vae, self->data, self->o.batch, self->resid);
     *info = (model_info_t) {
         .beta = self->o.beta, .lr = self->o.adam.lr, .batch = self->o.batch,
         .seed = self->o.seed, .epochs = self->epoch, .best_epoch = self->best_epoch,

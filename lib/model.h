@@ -248,6 +248,10 @@ const double *
     model_trainer_resid (const model_trainer_t *self);
 //  Per-field residual variance from per-element ones: the mean over the W
 //  steps, at least floor.
+//  Mean squared reconstruction error (decoding of mu) of every element of the
+//  windows in d, into resid (d's dim); batch at most the vae's batch size.
+void
+    model_residuals (vae_t *vae, const model_data_t *d, size_t batch, double *resid);
 void
     model_resid_per_field (const double *elem, size_t window, size_t nfields, double floor,
                            double *var);

@@ -19,7 +19,7 @@ setup_file() {
     assert_line --index 0 --partial 'usage: vigil-train'
     assert_output --partial 'held in memory'
     for o in --stats --model --hidden --latent --act --beta --lr --weight-decay --clip \
-             --batch --epochs --patience --val --seed --threads --log --eval --quiet; do
+             --batch --epochs --patience --val --seed --threads --log --eval --calibrate --quiet; do
         assert_output --partial -- "$o"
     done
     run vigil-train --version
@@ -103,4 +103,22 @@ setup_file() {
     run vigil-train --stats "$D/s.stats" -m "$T/m.model" --eval "$T/ev.mp" -i "$D/w.mp"
     assert_failure 1
     assert_output --partial "--eval: '$T/ev.mp': record 1: key 'x': 2 values, expected 56"
+}
+
+@test "--calibrate measures the residual variances on other patients' windows" {
+    D="$BATS_FILE_TMPDIR"
+    vigil-sim --no-anomalies --patients 3 --duration 20m --tick 5s --seed 9 \
+        | vigil-norm apply --stats "$D/s.stats" | vigil-window --size 4 > "$D/cal.mp"
+    vigil-train --stats "$D/s.stats" -m "$T/a.model" --epochs 3 -q -v -i "$D/w.mp" 2> "$T/a.err"
+    vigil-train --stats "$D/s.stats" -m "$T/b.model" --epochs 3 -q -v --calibrate "$D/cal.mp" \
+        -i "$D/w.mp" 2> "$T/b.err"
+    # the same network (same seed), other variances: a different model file
+    run sh -c "grep 'residual variance' '$T/a.err' | head -3; grep 'residual variance' '$T/b.err' | head -3"
+    assert_equal "${#lines[@]}" 6
+    ! cmp -s "$T/a.model" "$T/b.model"
+    run sh -c "vigil-score --model '$T/b.model' --score scaled -v -i '$D/eval.mp' > /dev/null"
+    assert_success
+    run vigil-train --stats "$D/s.stats" -m "$T/c.model" --epochs 1 -q --calibrate "$T/none.mp" -i "$D/w.mp"
+    assert_failure 1
+    assert_output --partial -- "--calibrate:"
 }
