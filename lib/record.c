@@ -917,7 +917,7 @@ record_extra_set (record_t *rec, const char *key, const char *val, size_t size)
         rec->extra[i].koff = s_xbuf_append (rec, key, rec->extra[i].klen);
     }
     //  val may point into xbuf itself: copy through the append, which may move it
-    if (val >= rec->xbuf && val < rec->xbuf + rec->xbuf_len) {
+    if (rec->xbuf && val >= rec->xbuf && val < rec->xbuf + rec->xbuf_len) {
         size_t voff = (size_t) (val - rec->xbuf);
         xgrow ((void **) &rec->xbuf, &rec->xbuf_cap, rec->xbuf_len + size, 1);
         memcpy (rec->xbuf + rec->xbuf_len, rec->xbuf + voff, size);
