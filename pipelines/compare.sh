@@ -76,51 +76,13 @@ vigil-hmm train --model "$D/hmm.model" < "$D/train.w"
 vigil-iforest train --model "$D/iforest.model" < "$D/train.w"
 vigil-rf train --model "$D/rf.model" --trees "$RF_TREES" < "$D/labelled.w"
 
-score() {
-    case "$1" in
-    vae) vigil-score --model "$D/vae.model" ;;
-    *) "vigil-$1" score --model "$D/$1.model" ;;
-    esac
-}
-
-reports=""
-for m in vae rf hmm iforest; do
-    case $m in
-    vae) name=VAE ;; rf) name="Random Forest" ;; hmm) name=HMM ;; iforest) name=IForest ;;
-    esac
-    say "$name: scoring validation and test streams"
-    if [ $m = rf ]; then
-        # a supervised classifier decides by its own rule, the majority vote
-        # (score > 0.5); a label-free threshold on normal validation scores
-        # (nearly all 0) would be meaningless for it
-        score $m < "$D/test.w" \
-            | vigil-eval --thr 0.5 --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
-    else
-        # shellcheck disable=SC2086
-        score $m < "$D/val.w" | vigil-thresh fit -t "$D/$m.thresh" $THRESH
-        score $m < "$D/test.w" | vigil-thresh apply -t "$D/$m.thresh" \
-            | vigil-eval --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
-    fi
-    reports="$reports $OUT/$m.json"
-done
-
-# One table, rows = models: the paper's metrics and PR AUC, pointwise, on the
-# test stream; the paper's own VAE figures last, for reference.
-fmt='%-14s %9s %9s %9s %11s %9s %9s %9s\n'
-# shellcheck disable=SC2059
-printf "$fmt" model accuracy precision recall specificity F1 "ROC AUC" "PR AUC"
-for r in $reports; do
-    jq -r '[.name, (.pointwise | .accuracy, .precision, .recall, .specificity, .f1,
-            .roc_auc, .pr_auc)] | map(if type == "number" then (. * 10000 | round / 10000 | tostring)
-            else (. // "-") end) | @tsv' "$r"
-done | while IFS="$(printf '\t')" read -r name a p r s f roc pr; do
-    # shellcheck disable=SC2059
-    printf "$fmt" "$name" "$a" "$p" "$r" "$s" "$f" "$roc" "$pr"
-done
+. "$ROOT/pipelines/models.sh"
+evaluate_models
+print_table
 jq -r '.paper | [.accuracy, .precision, .recall, .specificity, .f1, .roc_auc] | map(tostring) | @tsv' \
     "$OUT/vae.json" | while IFS="$(printf '\t')" read -r a p r s f roc; do
     # shellcheck disable=SC2059
-    printf "$fmt" "paper's VAE" "$a" "$p" "$r" "$s" "$f" "$roc" "-"
+    printf "$MODELS_FMT" "paper's VAE" "$a" "$p" "$r" "$s" "$f" "$roc" "-"
 done
 # Fig. 4: the bar chart of the same reports (and its side-by-side text)
 # shellcheck disable=SC2086

@@ -135,40 +135,9 @@ vigil-hmm train --model "$D/hmm.model" < "$D/train.w"
 vigil-iforest train --model "$D/iforest.model" < "$D/train.w"
 vigil-rf train --model "$D/rf.model" --trees "$RF_TREES" < "$D/learn.w"
 
-score() {
-    case "$1" in
-    vae) vigil-score --model "$D/vae.model" ;;
-    *) "vigil-$1" score --model "$D/$1.model" ;;
-    esac
-}
-reports=""
-for m in vae rf hmm iforest; do
-    case $m in
-    vae) name=VAE ;; rf) name="Random Forest" ;; hmm) name=HMM ;; iforest) name=IForest ;;
-    esac
-    if [ $m = rf ]; then
-        score $m < "$D/test.w" \
-            | vigil-eval --thr 0.5 --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
-    else
-        # shellcheck disable=SC2086
-        score $m < "$D/val.w" | vigil-thresh fit -t "$D/$m.thresh" $THRESH
-        score $m < "$D/test.w" | vigil-thresh apply -t "$D/$m.thresh" \
-            | vigil-eval --name "$name" --json "$OUT/$m.json" > "$OUT/$m.txt"
-    fi
-    reports="$reports $OUT/$m.json"
-done
-
-fmt='%-14s %9s %9s %9s %11s %9s %9s %9s\n'
-# shellcheck disable=SC2059
-printf "$fmt" model accuracy precision recall specificity F1 "ROC AUC" "PR AUC"
-for r in $reports; do
-    jq -r '[.name, (.pointwise | .accuracy, .precision, .recall, .specificity, .f1,
-            .roc_auc, .pr_auc)] | map(if type == "number" then (. * 10000 | round / 10000 | tostring)
-            else (. // "-") end) | @tsv' "$r"
-done | while IFS="$(printf '\t')" read -r name a p r s f roc pr; do
-    # shellcheck disable=SC2059
-    printf "$fmt" "$name" "$a" "$p" "$r" "$s" "$f" "$roc" "$pr"
-done
+. "$ROOT/pipelines/models.sh"
+evaluate_models
+print_table
 # shellcheck disable=SC2086
 vigil-eval --compare --plots "$OUT" $reports > "$OUT/compare.txt"
 [ "${KEEP:-0}" = 1 ] || rm -rf "$D"

@@ -7,7 +7,8 @@
 set -eu
 
 pkgs="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libopenblas-dev libjansson-dev bats bats-support bats-assert gnuplot-nox iproute2"
+libopenblas-dev libjansson-dev bats bats-support bats-assert gnuplot-nox iproute2 \
+jq python3"
 [ $# -gt 0 ] && pkgs="$*"
 
 missing=""
