@@ -325,33 +325,35 @@ s_rank_figures (const double *score, const uint8_t *label, size_t n, double *auc
     *ap = apsum;
 }
 
-double
-metrics_roc_auc (const double *score, const uint8_t *label, size_t n)
+//  ROC AUC and average precision of a copy of the scores, sorted.
+static void
+s_figures (const double *score, const uint8_t *label, size_t n, double *auc, double *ap)
 {
     double *s = xmalloc ((n ? n : 1) * sizeof *s);
     uint8_t *l = xmalloc (n ? n : 1);
-    memcpy (s, score, n * sizeof *s);
-    memcpy (l, label, n);
+    if (n) {
+        memcpy (s, score, n * sizeof *s);
+        memcpy (l, label, n);
+    }
     s_sort (s, l, n);
-    double auc, ap;
-    s_rank_figures (s, l, n, &auc, &ap);
+    s_rank_figures (s, l, n, auc, ap);
     free (s);
     free (l);
+}
+
+double
+metrics_roc_auc (const double *score, const uint8_t *label, size_t n)
+{
+    double auc, ap;
+    s_figures (score, label, n, &auc, &ap);
     return auc;
 }
 
 double
 metrics_avg_precision (const double *score, const uint8_t *label, size_t n)
 {
-    double *s = xmalloc ((n ? n : 1) * sizeof *s);
-    uint8_t *l = xmalloc (n ? n : 1);
-    memcpy (s, score, n * sizeof *s);
-    memcpy (l, label, n);
-    s_sort (s, l, n);
     double auc, ap;
-    s_rank_figures (s, l, n, &auc, &ap);
-    free (s);
-    free (l);
+    s_figures (score, label, n, &auc, &ap);
     return ap;
 }
 
