@@ -10,8 +10,9 @@ static const char *USAGE =
     "usage: vigil-score --model FILE [options]\n"
     "\n"
     "Score each window (from vigil-window) with the model and pass it on with\n"
-    "  score   the reconstruction error ||x - x^||^2 (paper Eq. 5), higher = more\n"
-    "          anomalous\n"
+    "  score   the reconstruction error ||x - x^||^2 (paper Eq. 5), or for a model\n"
+    "          with a Gaussian decoder (vigil-train --decoder gauss) the negative\n"
+    "          log-likelihood of x under it; higher = more anomalous\n"
     "  top     the K fields with the largest squared error summed over the window:\n"
     "          [field, contribution, observed, expected], observed = the newest\n"
     "          step's value and expected = its reconstruction, in the field's units\n"
@@ -23,12 +24,14 @@ static const char *USAGE =
     "\n"
     "  --model FILE      the vigil-model file (required); repeated: an ensemble, score\n"
     "                    = the mean of the models', top from the first, model = a mix\n"
-    "  --score MODE      mu (or sse): Eq. 5 on the decoding of the latent mean\n"
-    "                    (default); scaled: the same with each squared error divided\n"
-    "                    by its field's residual variance on the training windows\n"
-    "                    (stored in the model); samples: Eq. 5 averaged over\n"
-    "                    --samples draws of z; elbo: negative ELBO, mean SSE over\n"
-    "                    the draws + KL\n"
+    "  --score MODE      mu: the model's reconstruction term on the decoding of\n"
+    "                    the latent mean (default): Eq. 5, or the Gaussian negative\n"
+    "                    log-likelihood; sse: Eq. 5 on the decoded mean, whatever\n"
+    "                    the decoder; scaled: Eq. 5 with each squared error divided\n"
+    "                    by its field's residual variance (stored in the model;\n"
+    "                    unit-variance decoders only); samples: mu's term averaged\n"
+    "                    over --samples draws of z; elbo: negative ELBO, the mean\n"
+    "                    term over the draws + KL\n"
     "  --samples L       draws for samples/elbo (default 10)\n"
     "  --top K           fields in top, 0..16 (default 3)\n"
     "  --batch N         windows per batch (default 256)\n"
@@ -66,7 +69,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
         o->model[o->nmodel++] = arg; break;
     case O_SCORE:
         o->s.scaled = !strcmp (arg, "scaled");
-        if (o->s.scaled || !strcmp (arg, "sse"))
+        if (o->s.scaled)
             o->s.mode = VAE_SCORE_MU;
         else if (vae_score_parse (arg, &o->s.mode))
             cli_usage_error (cli, "--score: '%s' is not mu, sse, scaled, samples or elbo", arg);
@@ -116,6 +119,9 @@ main (int argc, char **argv)
         model_t *mk = model_load (o.model[k], (size_t) o.batch, err);
         if (!mk)
             cli_fatal (&cli, "%s", err);
+        if (o.s.scaled && vae_arch (model_vae (mk))->gauss)
+            cli_fatal (&cli, "--score scaled: '%s' has a Gaussian decoder, which gives each "
+                       "field its own variance (use mu or sse)", o.model[k]);
         if (o.s.scaled && !model_resid (mk))
             cli_fatal (&cli, "--score scaled: '%s' has no residual variances (retrain it)",
                        o.model[k]);

@@ -22,6 +22,9 @@ static const char *USAGE =
     "                    (default 64,32)\n"
     "  --latent N        latent width (default 8)\n"
     "  --act NAME        hidden activation: relu (default) or tanh\n"
+    "  --decoder KIND    unit: the decoder gives the mean, unit variance (Eq. 4-5,\n"
+    "                    default); gauss: a mean and a variance per value, trained\n"
+    "                    and scored by the Gaussian negative log-likelihood\n"
     "  --beta B          weight of the KL term (default 1)\n"
     "  --lr RATE         Adam learning rate (default 0.001)\n"
     "  --weight-decay D  decoupled weight decay, as AdamW (default 0)\n"
@@ -35,7 +38,7 @@ static const char *USAGE =
     "  --log FILE        per-epoch CSV: loss, recon, kl, validation loss, speed\n"
     "  --eval FILE       labelled windows (frames file): the log also gets accuracy,\n"
     "                    precision, recall, specificity, F1 and ROC AUC per epoch,\n"
-    "                    flagging scores (Eq. 5 by mu) above the 99th percentile of\n"
+    "                    flagging scores (by mu) above the 99th percentile of\n"
     "                    that epoch's validation scores; no labels are used to train\n"
     "  --calibrate FILE  normal windows of other patients (frames file): the\n"
     "                    residual variances for --score scaled come from them\n"
@@ -61,7 +64,7 @@ typedef struct {
 
 enum { O_STATS = 1, O_HIDDEN, O_LATENT, O_ACT, O_BETA, O_LR, O_WD, O_CLIP, O_BATCH,
        O_EPOCHS, O_PATIENCE, O_VAL, O_SEED, O_THREADS, O_LOG, O_EVAL,
-       O_CALIB };
+       O_CALIB, O_DECODER };
 static const struct option s_longopts[] = {
     {"stats", 1, 0, O_STATS}, {"model", 1, 0, 'm'}, {"hidden", 1, 0, O_HIDDEN},
     {"latent", 1, 0, O_LATENT}, {"act", 1, 0, O_ACT}, {"beta", 1, 0, O_BETA},
@@ -69,6 +72,7 @@ static const struct option s_longopts[] = {
     {"batch", 1, 0, O_BATCH}, {"epochs", 1, 0, O_EPOCHS}, {"patience", 1, 0, O_PATIENCE},
     {"val", 1, 0, O_VAL}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS},
     {"log", 1, 0, O_LOG}, {"eval", 1, 0, O_EVAL}, {"calibrate", 1, 0, O_CALIB}, {"quiet", 0, 0, 'q'},
+    {"decoder", 1, 0, O_DECODER},
     {0, 0, 0, 0}};
 
 static int
@@ -87,6 +91,11 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_ACT:
         if (nn_act_parse (arg, &o->t.arch.act) || o->t.arch.act == NN_LINEAR)
             cli_usage_error (cli, "--act: '%s' is not relu or tanh", arg);
+        break;
+    case O_DECODER:
+        if (strcmp (arg, "unit") && strcmp (arg, "gauss"))
+            cli_usage_error (cli, "--decoder: '%s' is not unit or gauss", arg);
+        o->t.arch.gauss = !strcmp (arg, "gauss");
         break;
     case O_BETA: o->t.beta = cli_double (cli, "--beta", arg, 0, 1e6); break;
     case O_LR: o->t.adam.lr = cli_double (cli, "--lr", arg, 1e-12, 10); break;

@@ -116,7 +116,7 @@ model_save (model_t *self, const char *path, char *err)
     mp_pack_str (&pk, "stats");
     stats_pack (self->stats, &pk);
     mp_pack_str (&pk, "arch");
-    msgpack_pack_map (&pk, 4);
+    msgpack_pack_map (&pk, 5);
     mp_pack_kv_u64 (&pk, "nin", a->nin);
     mp_pack_str (&pk, "hidden");
     msgpack_pack_array (&pk, a->nhidden);
@@ -124,6 +124,7 @@ model_save (model_t *self, const char *path, char *err)
         msgpack_pack_uint64 (&pk, a->hidden[i]);
     mp_pack_kv_u64 (&pk, "latent", a->nlatent);
     mp_pack_kv_str (&pk, "act", nn_act_name (a->act));
+    mp_pack_kv_str (&pk, "decoder", a->gauss ? "gauss" : "unit");
     mp_pack_kv_u64 (&pk, "nparams", P->n);
     mp_pack_kv_floats (&pk, "params", P->p, P->n);
     mp_pack_str (&pk, "train");
@@ -230,6 +231,15 @@ model_load (const char *path, size_t max_batch, char *err)
         goto fail;
     }
     a.nlatent = u;
+    const msgpack_object *deco = mp_get (arch, "decoder");
+    if (deco) {
+        char dec[16];
+        if (mp_strcpy (deco, dec, sizeof dec) || (strcmp (dec, "unit") && strcmp (dec, "gauss"))) {
+            errf (why, "unknown decoder (expected unit or gauss)");
+            goto fail;
+        }
+        a.gauss = !strcmp (dec, "gauss");
+    }
     if (vae_arch_check (&a, why))
         goto fail;
     if (a.nin != window * nfields) {
@@ -475,6 +485,12 @@ model_join (model_t *self, model_t **other_p, char *err)
     if (o->window != self->window || o->nfields != self->nfields) {
         errf (err, "ensemble: windows of %zu x %zu fields, not %zu x %zu",
               o->window, o->nfields, self->window, self->nfields);
+        return -1;
+    }
+    if (vae_arch (o->vae)->gauss != vae_arch (self->vae)->gauss) {
+        errf (err, "ensemble: a %s decoder with a %s one (their scores do not mix)",
+              vae_arch (o->vae)->gauss ? "Gaussian" : "unit-variance",
+              vae_arch (self->vae)->gauss ? "Gaussian" : "unit-variance");
         return -1;
     }
     for (size_t f = 0; f < self->nfields; f++)
@@ -1432,6 +1448,34 @@ model_test (bool verbose)
     vae_t *v = vae_new (&a, 4, NULL);
     st = s_test_stats (F);
     assert (!model_new (&v, &st, 2, NULL, err) && !v && !st && strstr (err, "window"));
+
+    //  A Gaussian decoder: saved and loaded as such; not in an ensemble with
+    //  a unit-variance one.
+    {
+        vae_arch_t ga = *vae_arch (model_vae (m));
+        ga.gauss = true;
+        vae_t *gv = vae_new (&ga, 8, err);
+        rng_t gr;
+        rng_init (&gr, 5, 0);
+        vae_init (gv, &gr);
+        stats_t *gs = s_test_stats (F);
+        model_t *g = model_new (&gv, &gs, W, &info, err);
+        assert (g && model_save (g, path, err) == 0);
+        model_t *g2 = model_load (path, 8, err), *u = model_load (path, 8, err);
+        assert (g2 && u && vae_arch (model_vae (g2))->gauss);
+        nn_params_t *G1 = vae_params (model_vae (g)), *G2 = vae_params (model_vae (g2));
+        assert (G1->n == vae_nparams (&ga) && G1->n == G2->n
+                && !memcmp (G1->p, G2->p, G1->n * sizeof (float)));
+        assert (model_join (g2, &u, err) == 0 && !u);   //  two Gaussian: fine
+        remove (path);
+        assert (model_save (m, path, err) == 0);
+        model_t *mu = model_load (path, 8, err);
+        assert (mu && model_join (g2, &mu, err) == -1 && strstr (err, "decoder") && mu);
+        model_destroy (&mu);
+        remove (path);
+        model_destroy (&g);
+        model_destroy (&g2);
+    }
 
     model_destroy (&m);
     model_destroy (&m2);

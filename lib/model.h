@@ -8,7 +8,8 @@
         window   uint    W; windows are W x F floats, oldest step first
         stats    map     the normalisation (stats_pack), so scores can be
                          stated in the fields' units
-        arch     map     nin (= W x F), hidden [uint], latent, act (str)
+        arch     map     nin (= W x F), hidden [uint], latent, act (str),
+                         decoder ("unit" or "gauss"; absent = unit)
         nparams  uint    floats in params
         params   bin     float32 LE, the vae.h slab layout
         train    map     beta, lr, batch, seed, epochs, best_epoch, windows,

@@ -12,6 +12,7 @@
 struct _vae_t {
     vae_arch_t arch;
     size_t max_batch;
+    size_t dout;                //  decoder output width: D, or 2D (Gaussian decoder)
     nn_params_t *params;        //  the slabs
     nn_mlp_t enc;               //  D -> h1 .. hk, act on every layer
     nn_dense_t mu_head;         //  hk -> L, linear
@@ -22,7 +23,7 @@ struct _vae_t {
     float *z, *eps;             //  (max_batch, L) latent sample and its noise
     float *dmu, *dlv, *dz;      //  (max_batch, L) gradients
     float *dh;                  //  (max_batch, hk) gradient at the encoder output
-    float *dxhat;               //  (max_batch, D) gradient at the reconstruction
+    float *dxhat;               //  (max_batch, dout) gradient at the decoder output
     float *err;                 //  (max_batch, D) squared error (scoring)
     float *recon;               //  (max_batch, D) reconstruction (scoring)
     const float *xhat;          //  decoder output of the last forward
@@ -64,7 +65,7 @@ s_dec_sizes (const vae_arch_t *a, size_t *s)
     s[0] = a->nlatent;
     for (size_t i = 0; i < a->nhidden; i++)
         s[i + 1] = a->hidden[a->nhidden - 1 - i];
-    s[a->nhidden + 1] = a->nin;
+    s[a->nhidden + 1] = a->gauss ? 2 * a->nin : a->nin;
     return a->nhidden + 2;
 }
 
@@ -107,7 +108,8 @@ vae_new (const vae_arch_t *arch, size_t max_batch, char *err)
     self->params = nn_params_new (vae_nparams (arch));
 
     size_t enc_w = nn_mlp_work (es, ne, B), dec_w = nn_mlp_work (ds, nd, B);
-    size_t nwork = enc_w + dec_w + 7 * B * L + B * hk + 3 * B * D;
+    self->dout = ds[nd - 1];
+    size_t nwork = enc_w + dec_w + 7 * B * L + B * hk + B * self->dout + 2 * B * D;
     self->work = xcalloc (nwork, sizeof (float));
 
     float *p = self->params->p, *g = self->params->g, *w = self->work;
@@ -126,7 +128,7 @@ vae_new (const vae_arch_t *arch, size_t max_batch, char *err)
     for (size_t i = 0; i < 7; i++)
         *bl[i] = w, w += B * L;
     self->dh = w, w += B * hk;
-    self->dxhat = w, w += B * D;
+    self->dxhat = w, w += B * self->dout;
     self->err = w, w += B * D;
     self->recon = w, w += B * D;
     assert (w == self->work + nwork);
@@ -178,6 +180,13 @@ static inline float
 s_clamp_lv (float v)
 {
     return v > VAE_LOGVAR_MAX ? VAE_LOGVAR_MAX : v < -VAE_LOGVAR_MAX ? -VAE_LOGVAR_MAX : v;
+}
+
+//  The decoder's log-variance, clamped.
+static inline float
+s_clamp_dlv (float v)
+{
+    return v > VAE_DEC_LV_MAX ? VAE_DEC_LV_MAX : v < VAE_DEC_LV_MIN ? VAE_DEC_LV_MIN : v;
 }
 
 //  Encoder and heads: fills mu and (unless scoring by mu) lv.
@@ -236,10 +245,19 @@ vae_loss (vae_t *self, const float *x, size_t n, double beta, vae_loss_t *out)
 {
     size_t D = self->arch.nin;
     double recon = 0, kl = 0;
-    for (size_t i = 0; i < n * D; i++) {
-        double d = (double) self->xhat[i] - x[i];
-        recon += d * d;
-    }
+    if (self->arch.gauss)
+        for (size_t i = 0; i < n; i++) {
+            const float *o = self->xhat + i * 2 * D, *xr = x + i * D;
+            for (size_t d = 0; d < D; d++) {
+                double e = (double) o[d] - xr[d], lv = s_clamp_dlv (o[D + d]);
+                recon += 0.5 * (e * e * exp (-lv) + lv);
+            }
+        }
+    else
+        for (size_t i = 0; i < n * D; i++) {
+            double d = (double) self->xhat[i] - x[i];
+            recon += d * d;
+        }
     for (size_t i = 0; i < n; i++)
         kl += s_kl_row (self, i);
     out->recon = n ? recon / n : 0;
@@ -254,9 +272,26 @@ vae_backward (vae_t *self, const float *x, size_t n, double beta)
     if (n == 0)
         return;
     size_t D = self->arch.nin, L = self->arch.nlatent;
-    float s = 2.0f / (float) n;
-    for (size_t i = 0; i < n * D; i++)
-        self->dxhat[i] = s * (self->xhat[i] - x[i]);
+    if (self->arch.gauss) {
+        //  d/dmean = (mean - x) / s^2, d/dlog s^2 = (1 - (x - mean)^2 / s^2) / 2
+        float inv = 1.0f / (float) n;
+        for (size_t i = 0; i < n; i++) {
+            const float *o = self->xhat + i * 2 * D, *xr = x + i * D;
+            float *g = self->dxhat + i * 2 * D;
+            for (size_t d = 0; d < D; d++) {
+                float e = o[d] - xr[d], raw = o[D + d];
+                float iv = expf (-s_clamp_dlv (raw));
+                g[d] = inv * e * iv;
+                g[D + d] = raw >= VAE_DEC_LV_MIN && raw <= VAE_DEC_LV_MAX
+                         ? inv * 0.5f * (1 - e * e * iv) : 0;
+            }
+        }
+    }
+    else {
+        float s = 2.0f / (float) n;
+        for (size_t i = 0; i < n * D; i++)
+            self->dxhat[i] = s * (self->xhat[i] - x[i]);
+    }
     nn_mlp_backward (&self->dec, self->z, self->dxhat, self->dz, n);
     float bn = (float) (beta / (double) n);
     for (size_t i = 0; i < n * L; i++) {
@@ -326,48 +361,82 @@ vae_eval (vae_t *self, const float *x, size_t n, double beta, rng_t *rng, vae_lo
     vae_loss (self, x, n, beta, out);
 }
 
+//  Error of element d of a window against its decoder output row o: the
+//  squared error of the mean, or (nll) the offset negative log-likelihood.
+static inline float
+s_elem_err (const vae_t *self, bool nll, float x, const float *o, size_t d)
+{
+    float e = x - o[d];
+    if (!nll)
+        return e * e;
+    float lv = s_clamp_dlv (o[self->arch.nin + d]);
+    return 0.5f * (e * e * expf (-lv) + lv - VAE_DEC_LV_MIN);
+}
+
+//  Squared errors of row i against a unit-variance decoding: eight float
+//  lanes (vectorisable), each a short partial sum, added in double.
+static double
+s_sse_row (vae_t *self, const float *xr, const float *hr, float *er)
+{
+    size_t D = self->arch.nin, d = 0;
+    const float *wt = self->wt;
+    float lane[8] = {0};
+    if (wt)
+        for (; d + 8 <= D; d += 8)
+            for (size_t k = 0; k < 8; k++) {
+                float e = xr[d + k] - hr[d + k];
+                er[d + k] = e * e * wt[d + k];
+                lane[k] += er[d + k];
+            }
+    else
+        for (; d + 8 <= D; d += 8)
+            for (size_t k = 0; k < 8; k++) {
+                float e = xr[d + k] - hr[d + k];
+                er[d + k] = e * e;
+                lane[k] += e * e;
+            }
+    double s = 0;
+    for (; d < D; d++) {
+        float e = xr[d] - hr[d];
+        er[d] = e * e * (wt ? wt[d] : 1.0f);
+        s += er[d];
+    }
+    for (size_t k = 0; k < 8; k++)
+        s += lane[k];
+    return s;
+}
+
 void
 vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamples,
            rng_t *rng, double *score)
 {
     assert (n <= self->max_batch);
-    size_t D = self->arch.nin;
-    s_encode (self, x, n, mode != VAE_SCORE_MU);
-    if (mode == VAE_SCORE_MU) {
+    size_t D = self->arch.nin, O = self->dout;
+    bool by_mu = mode == VAE_SCORE_MU || mode == VAE_SCORE_SSE;
+    bool nll = self->arch.gauss && mode != VAE_SCORE_SSE;
+    const float *wt = self->wt;
+    s_encode (self, x, n, !by_mu);
+    if (by_mu) {
         s_decode (self, n, NULL);
         for (size_t i = 0; i < n; i++) {
-            const float *xr = x + i * D, *hr = self->xhat + i * D;
+            const float *xr = x + i * D, *o = self->xhat + i * O;
             float *er = self->err + i * D;
-            //  Eight float lanes (vectorisable), each a short partial sum,
-            //  added in double.
-            float lane[8] = {0};
-            size_t d = 0;
-            const float *wt = self->wt;
-            if (wt)
-                for (; d + 8 <= D; d += 8)
-                    for (size_t k = 0; k < 8; k++) {
-                        float e = xr[d + k] - hr[d + k];
-                        er[d + k] = e * e * wt[d + k];
-                        lane[k] += er[d + k];
-                    }
-            else
-                for (; d + 8 <= D; d += 8)
-                    for (size_t k = 0; k < 8; k++) {
-                        float e = xr[d + k] - hr[d + k];
-                        er[d + k] = e * e;
-                        lane[k] += e * e;
-                    }
+            if (!nll) {
+                score[i] = s_sse_row (self, xr, o, er);
+                continue;
+            }
             double s = 0;
-            for (; d < D; d++) {
-                float e = xr[d] - hr[d];
-                er[d] = e * e * (wt ? wt[d] : 1.0f);
+            for (size_t d = 0; d < D; d++) {
+                er[d] = s_elem_err (self, true, xr[d], o, d) * (wt ? wt[d] : 1.0f);
                 s += er[d];
             }
-            for (size_t k = 0; k < 8; k++)
-                s += lane[k];
             score[i] = s;
         }
-        self->recon_is_xhat = true;
+        //  The reconstruction is the decoder output itself unless it also
+        //  holds log-variances.
+        self->recon_is_xhat = O == D;
+        for (size_t i = 0; O != D && i < n; i++)
+            memcpy (self->recon + i * D, self->xhat + i * O, D * sizeof (float));
     }
     else {
         assert (rng && nsamples >= 1);
@@ -378,10 +447,13 @@ vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamp
         for (size_t l = 0; l < nsamples; l++) {
             s_draw (self, n, rng);
             s_decode (self, n, self->eps);
-            for (size_t i = 0; i < n * D; i++) {
-                float e = x[i] - self->xhat[i];
-                self->err[i] += inv * e * e * (self->wt ? self->wt[i % D] : 1.0f);
-                self->recon[i] += inv * self->xhat[i];
+            for (size_t i = 0; i < n; i++) {
+                const float *o = self->xhat + i * O;
+                for (size_t d = 0; d < D; d++) {
+                    float e = s_elem_err (self, nll, x[i * D + d], o, d);
+                    self->err[i * D + d] += inv * e * (wt ? wt[d] : 1.0f);
+                    self->recon[i * D + d] += inv * o[d];
+                }
             }
         }
         for (size_t i = 0; i < n; i++) {
@@ -435,19 +507,19 @@ vae_parse_hidden (const char *s, vae_arch_t *arch, char *err)
     return 0;
 }
 
-static const char *s_score_names[] = {"mu", "samples", "elbo"};
+static const char *s_score_names[] = {"mu", "samples", "elbo", "sse"};
 
 const char *
 vae_score_name (vae_score_t mode)
 {
-    assert ((unsigned) mode < 3);
+    assert ((unsigned) mode < 4);
     return s_score_names[mode];
 }
 
 int
 vae_score_parse (const char *name, vae_score_t *mode)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (!strcmp (name, s_score_names[i])) {
             *mode = (vae_score_t) i;
             return 0;
@@ -495,7 +567,7 @@ s_f32 (const double *v, size_t n)
 static bool
 s_test_ref (const vae_ref_t *c, bool verbose)
 {
-    vae_arch_t a = {.nin = c->D, .nhidden = c->nhidden, .nlatent = c->L};
+    vae_arch_t a = {.nin = c->D, .nhidden = c->nhidden, .nlatent = c->L, .gauss = c->gauss};
     for (size_t i = 0; i < c->nhidden; i++)
         a.hidden[i] = c->hidden[i];
     assert (nn_act_parse (c->act, &a.act) == 0);
@@ -509,7 +581,7 @@ s_test_ref (const vae_ref_t *c, bool verbose)
     if (verbose)
         printf ("vae: reference case '%s' (%s)\n", c->tag, c->act);
     vae_forward (v, x, c->n, eps);
-    size_t nl = c->n * c->L, nd = c->n * c->D;
+    size_t nl = c->n * c->L, nd = c->n * c->D * (c->gauss ? 2 : 1);
     s_close ("mu", vae_mu (v), c->mu, nl, 1e-5, 1e-4, verbose, &ok);
     s_close ("logvar", vae_logvar (v), c->logvar, nl, 1e-5, 1e-4, verbose, &ok);
     s_close ("z", vae_z (v), c->z, nl, 1e-5, 1e-4, verbose, &ok);
@@ -580,15 +652,24 @@ s_naive_loss (const vae_t *v, const double *pw, const double *x, const float *ep
         in = out, out = out == a ? b : a;
     }
     double sse = 0;
-    for (size_t i = 0; i < n * v->arch.nin; i++)
-        sse += (in[i] - x[i]) * (in[i] - x[i]);
+    size_t D = v->arch.nin;
+    for (size_t i = 0; i < n * D; i++) {
+        if (!v->arch.gauss) {
+            sse += (in[i] - x[i]) * (in[i] - x[i]);
+            continue;
+        }
+        const double *o = in + (i / D) * 2 * D;
+        double e = o[i % D] - x[i], lv = fmin (fmax (o[D + i % D], VAE_DEC_LV_MIN), VAE_DEC_LV_MAX);
+        sse += 0.5 * (e * e * exp (-lv) + lv);
+    }
     return (sse + beta * kl) / n;
 }
 
 static void
-s_test_fd (nn_act_t act, bool verbose)
+s_test_fd (nn_act_t act, bool gauss, bool verbose)
 {
-    vae_arch_t a = {.nin = 9, .nhidden = 2, .hidden = {7, 5}, .nlatent = 3, .act = act};
+    vae_arch_t a = {.nin = 9, .nhidden = 2, .hidden = {7, 5}, .nlatent = 3, .act = act,
+                    .gauss = gauss};
     size_t n = 4;
     vae_t *v = vae_new (&a, n, NULL);
     rng_t rng;
@@ -623,9 +704,9 @@ s_test_fd (nn_act_t act, bool verbose)
         maxrel = fmax (maxrel, fabs (fd - P->g[i]) / fmax (1e-2, fabs (fd)));
     }
     if (verbose)
-        printf ("vae: %s: loss %.6f vs naive double %.6f; backward vs central "
+        printf ("vae: %s%s: loss %.6f vs naive double %.6f; backward vs central "
                 "differences: max rel diff %.3g (tolerance 1e-3)\n",
-                nn_act_name (act), l.loss, l0, maxrel);
+                nn_act_name (act), gauss ? ", Gaussian decoder" : "", l.loss, l0, maxrel);
     assert (fabs (l.loss - l0) < 1e-4 * fabs (l0));
     assert (maxrel < 1e-3);
     free (pw);
@@ -647,10 +728,12 @@ s_synth (rng_t *r, float *x, size_t W, size_t F, bool spike)
 }
 
 static void
-s_test_train (bool verbose)
+s_test_train (bool gauss, bool verbose)
 {
     size_t W = 6, F = 4, D = W * F, ntr = 2000, nva = 400, B = 64;
-    vae_arch_t a = {.nin = D, .nhidden = 1, .hidden = {16}, .nlatent = 3, .act = NN_TANH};
+    vae_arch_t a = {.nin = D, .nhidden = 1, .hidden = {16}, .nlatent = 3, .act = NN_TANH,
+                    .gauss = gauss};
+    const char *dec = gauss ? ", Gaussian decoder" : "";
     vae_t *v = vae_new (&a, B, NULL);
     rng_t r;
     rng_init (&r, 11, 0);
@@ -681,9 +764,9 @@ s_test_train (bool verbose)
         }
     }
     if (verbose)
-        printf ("vae: training on synthetic windows: validation loss %.3f -> %.3f\n", val[0],
-                val[1]);
-    assert (val[1] < 0.5 * val[0]);
+        printf ("vae: training on synthetic windows%s: validation loss %.3f -> %.3f\n", dec,
+                val[0], val[1]);
+    assert (val[1] < val[0] - 0.5 * fabs (val[0]));
 
     //  Anomalies score higher: 32 normal and 32 spiked windows, all modes.
     float x[64 * 24];
@@ -693,33 +776,47 @@ s_test_train (bool verbose)
         s_synth (&r, x + i * D, W, F, lab[i]);
     }
     double score[64], s2[64];
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         vae_score (v, x, 64, (vae_score_t) m, 8, &r, score);
         double auc = metrics_roc_auc (score, lab, 64);
         if (verbose)
-            printf ("vae: score '%s': ROC AUC spiked vs normal %.3f\n",
-                    vae_score_name ((vae_score_t) m), auc);
+            printf ("vae: score '%s'%s: ROC AUC spiked vs normal %.3f\n",
+                    vae_score_name ((vae_score_t) m), dec, auc);
         assert (auc > 0.95);
         for (size_t i = 0; i < 64; i++) {
             double s = 0;
             for (size_t d = 0; d < D; d++)
                 s += vae_err (v)[i * D + d];
+            assert (s >= 0);
             assert (m == VAE_SCORE_ELBO ? score[i] > s : fabs (score[i] - s) < 1e-3 * s);
         }
     }
-    //  By mu: the score is Eq. 5 on the decoding of mu, and deterministic.
-    vae_score (v, x, 64, VAE_SCORE_MU, 1, NULL, score);
-    vae_forward (v, x, 64, NULL);
-    for (size_t i = 0; i < 64; i++) {
-        double s = 0;
-        for (size_t d = 0; d < D; d++) {
-            double e = x[i * D + d] - vae_xhat (v)[i * D + d];
-            s += e * e;
+    //  By mu: Eq. 5 on the decoding of mu (sse; mu too for a unit decoder) or
+    //  the Gaussian negative log-likelihood offset by -1/2 VAE_DEC_LV_MIN per
+    //  value, computed here in double; deterministic.
+    for (int m = 0; m < 2; m++) {
+        vae_score_t mode = m ? VAE_SCORE_SSE : VAE_SCORE_MU;
+        vae_score (v, x, 64, mode, 1, NULL, score);
+        vae_forward (v, x, 64, NULL);
+        size_t O = gauss ? 2 * D : D;
+        for (size_t i = 0; i < 64; i++) {
+            double s = 0;
+            for (size_t d = 0; d < D; d++) {
+                const float *o = vae_xhat (v) + i * O;
+                double e = x[i * D + d] - o[d];
+                if (gauss && mode == VAE_SCORE_MU) {
+                    double lv = fmin (fmax (o[D + d], VAE_DEC_LV_MIN), VAE_DEC_LV_MAX);
+                    s += 0.5 * (e * e / exp (lv) + lv - VAE_DEC_LV_MIN);
+                }
+                else
+                    s += e * e;
+                assert (vae_recon (v)[i * D + d] == o[d]);
+            }
+            assert (fabs (score[i] - s) <= 1e-5 * s);
         }
-        assert (fabs (score[i] - s) <= 1e-6 * s);
+        vae_score (v, x, 64, mode, 1, NULL, s2);
+        assert (memcmp (score, s2, sizeof score) == 0);
     }
-    vae_score (v, x, 64, VAE_SCORE_MU, 1, NULL, s2);
-    assert (memcmp (score, s2, sizeof score) == 0);
     free (tr);
     free (va);
     vae_destroy (&v);
@@ -740,6 +837,9 @@ vae_test (bool verbose)
     vae_score_t m;
     assert (vae_score_parse ("elbo", &m) == 0 && m == VAE_SCORE_ELBO);
     assert (vae_score_parse ("x", &m) == -1);
+    assert (vae_score_parse ("sse", &m) == 0 && m == VAE_SCORE_SSE);
+    vae_arch_t g = {.nin = 10, .nhidden = 1, .hidden = {4}, .nlatent = 2, .gauss = true};
+    assert (vae_nparams (&g) == 10 * 4 + 4 + 2 * (4 * 2 + 2) + 2 * 4 + 4 + 4 * 20 + 20);
     vae_arch_t a = {.nin = 140, .nhidden = 2, .hidden = {64, 32}, .nlatent = 8};
     assert (vae_forward_flops (&a) == 2.0 * (140 * 64 + 64 * 32 + 32 * 8 + 8 * 32 + 32 * 64 + 64 * 140));
     assert (vae_nparams (&a) == 140 * 64 + 64 + 64 * 32 + 32 + 2 * (32 * 8 + 8)
@@ -748,14 +848,17 @@ vae_test (bool verbose)
     if (verbose)
         printf ("vae: reference vectors %s version %d, %zu cases\n", VAE_REF_MAGIC,
                 VAE_REF_VERSION, sizeof vae_ref_cases / sizeof vae_ref_cases[0]);
-    assert (VAE_REF_VERSION == 1);
+    assert (VAE_REF_VERSION == 2);
     bool ok = true;
     for (size_t i = 0; i < sizeof vae_ref_cases / sizeof vae_ref_cases[0]; i++)
         ok &= s_test_ref (&vae_ref_cases[i], verbose);
     assert (ok);
-    s_test_fd (NN_TANH, verbose);
-    s_test_fd (NN_RELU, verbose);
-    s_test_train (verbose);
+    s_test_fd (NN_TANH, false, verbose);
+    s_test_fd (NN_RELU, false, verbose);
+    s_test_fd (NN_TANH, true, verbose);
+    s_test_fd (NN_RELU, true, verbose);
+    s_test_train (false, verbose);
+    s_test_train (true, verbose);
     if (verbose)
         printf ("vae: ok\n");
 }

@@ -15,6 +15,17 @@
     The squared error is the Gaussian log-likelihood of Eq. 4 up to constants
     (unit variance, times 2), the form Eq. 5 scores with.
 
+    A Gaussian decoder (arch.gauss) outputs a mean and a log-variance per
+    element, 2D values: row i of the decoder output is [x^ (D), log s^2 (D)].
+    Its reconstruction term is the negative log-likelihood
+        sum_d 1/2 ((x_d - x^_d)^2 / s_d^2 + log s_d^2)
+    with log s^2 clamped to [VAE_DEC_LV_MIN, VAE_DEC_LV_MAX] (gradient zero
+    outside, as torch.clamp), and its scores use that term, offset by
+    -1/2 VAE_DEC_LV_MIN per element so they are never negative: the
+    "reconstruction probability" of An and Cho (2015).  Each field then gets
+    the noise level the model expects of it in that context, instead of one
+    unit variance for all.  VAE_SCORE_SSE keeps Eq. 5 on the mean.
+
     Parameter slab layout (what a model file stores, in this order): encoder
     layers, mu head, logvar head, decoder layers; each layer its weight
     (nout, nin) row-major then its bias (nout), as torch.nn.Linear.
@@ -38,6 +49,8 @@
 
 #define VAE_MAX_HIDDEN 7
 #define VAE_LOGVAR_MAX 20.0f
+#define VAE_DEC_LV_MIN (-6.0f)
+#define VAE_DEC_LV_MAX 6.0f
 
 typedef struct {
     size_t nin;                 //  D: input width (window length x fields)
@@ -45,11 +58,13 @@ typedef struct {
     size_t hidden[VAE_MAX_HIDDEN];  //  their widths, encoder order (e.g. 64, 32)
     size_t nlatent;             //  L: latent width
     nn_act_t act;               //  hidden activation
+    bool gauss;                 //  decoder outputs mean and log-variance (else unit variance)
 } vae_arch_t;
 
 typedef struct {
     double loss;                //  recon + beta * kl
     double recon;               //  mean over windows of the sum of squared errors
+                                //  (Gaussian decoder: of the negative log-likelihood)
     double kl;                  //  mean over windows of KL(q(z|x) || N(0, I))
 } vae_loss_t;
 
@@ -57,6 +72,8 @@ typedef enum {
     VAE_SCORE_MU = 0,           //  Eq. 5 on the decoding of mu (deterministic)
     VAE_SCORE_SAMPLES = 1,      //  Eq. 5 averaged over L samples of z
     VAE_SCORE_ELBO = 2,         //  negative ELBO: mean SSE over L samples + KL
+    VAE_SCORE_SSE = 3,          //  Eq. 5 on the mean of the decoding of mu, whatever
+                                //  the decoder (= MU for a unit-variance decoder)
 } vae_score_t;
 
 typedef struct _vae_t vae_t;
@@ -100,7 +117,8 @@ void
 //  the gradient slab.
 void
     vae_backward (vae_t *self, const float *x, size_t n, double beta);
-//  Outputs of the last forward, (n, L) / (n, D), borrowed.
+//  Outputs of the last forward, (n, L) / (n, D), borrowed; the decoder
+//  output vae_xhat is (n, 2D) for a Gaussian decoder (mean, log-variance).
 const float *
     vae_mu (const vae_t *self);
 const float *
@@ -123,7 +141,9 @@ void
 //  Anomaly scores of n <= max_batch windows into score[n] (higher = more
 //  anomalous).  nsamples (>= 1) and rng are used by the sampling modes only.
 //  Afterwards vae_recon gives the reconstruction (mean over samples) and
-//  vae_err the squared error per element (mean over samples), each (n, D);
+//  vae_err the error per element (mean over samples), each (n, D): the
+//  squared error, or for a Gaussian decoder the offset negative
+//  log-likelihood (VAE_SCORE_SSE: the squared error of the mean);
 //  score[i] = sum of row i of vae_err, plus KL for VAE_SCORE_ELBO.
 void
     vae_score (vae_t *self, const float *x, size_t n, vae_score_t mode, size_t nsamples,

@@ -136,6 +136,41 @@ PY
     assert_output --partial "m4.model': ensemble: windows of 4 x"
 }
 
+@test "a Gaussian decoder: score = its negative log-likelihood, sse = Eq. 5 on its mean" {
+    D="$BATS_FILE_TMPDIR"
+    vigil-train -q --stats "$D/s.stats" -m "$T/g.model" --decoder gauss --epochs 25 --batch 64 \
+        --lr 0.002 -i "$D/w.mp"
+    vigil-score --model "$T/g.model" -i "$D/test.mp" | label_score > "$T/ls"
+    a=$(auc < "$T/ls")
+    echo "ROC AUC $a"
+    awk -v a="$a" 'BEGIN { exit !(a > 0.8) }'
+    # never negative; with every field in top, the contributions add up to it
+    vigil-score --model "$T/g.model" --top 14 -i "$D/test.mp" | vigil-cat --to json | head -200 > "$T/g.json"
+    vigil-score --model "$T/g.model" --top 14 --score sse -i "$D/test.mp" | vigil-cat --to json \
+        | head -200 > "$T/gs.json"
+    run /usr/bin/python3 - "$T/g.json" "$T/gs.json" <<'PY'
+import json, sys
+g, s = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(g) == len(s) == 200
+for a, b in zip(g, s):
+    assert a["score"] >= 0 and abs(sum(t[1] for t in a["top"]) - a["score"]) <= 1e-4 * a["score"]
+    assert abs(sum(t[1] for t in b["top"]) - b["score"]) <= 1e-4 * b["score"]
+    # the same decoded mean, so the same expected values in top
+    ea = {t[0]: t[3] for t in a["top"]}
+    assert all(abs(ea[t[0]] - t[3]) <= 1e-6 * (1 + abs(t[3])) for t in b["top"])
+assert sum(a["score"] != b["score"] for a, b in zip(g, s)) == 200
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    run vigil-score --model "$T/g.model" --score scaled -i "$D/test.mp"
+    assert_failure 1
+    assert_output --partial "g.model' has a Gaussian decoder"
+    run vigil-score --model "$T/g.model" --model "$D/m.model" -i "$D/test.mp"
+    assert_failure 1
+    assert_output --partial "ensemble: a unit-variance decoder with a Gaussian one"
+}
+
 @test "scoring is deterministic and independent of the batch size" {
     D="$BATS_FILE_TMPDIR"
     vigil-score --model "$D/m.model" --batch 256 -i "$D/test.mp" > "$T/a.mp"

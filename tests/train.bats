@@ -18,7 +18,7 @@ setup_file() {
     assert_success
     assert_line --index 0 --partial 'usage: vigil-train'
     assert_output --partial 'held in memory'
-    for o in --stats --model --hidden --latent --act --beta --lr --weight-decay --clip \
+    for o in --stats --model --hidden --latent --act --decoder --beta --lr --weight-decay --clip \
              --batch --epochs --patience --val --seed --threads --log --eval --calibrate --quiet; do
         assert_output --partial -- "$o"
     done
@@ -37,6 +37,9 @@ setup_file() {
     run vigil-train --stats "$BATS_FILE_TMPDIR/s.stats" -m "$T/m" --act sigmoid
     assert_failure 2
     assert_output --partial "--act: 'sigmoid' is not relu or tanh"
+    run vigil-train --stats "$BATS_FILE_TMPDIR/s.stats" -m "$T/m" --decoder laplace
+    assert_failure 2
+    assert_output --partial "--decoder: 'laplace' is not unit or gauss"
 }
 
 @test "training lowers the validation loss, logs every epoch and saves the model" {

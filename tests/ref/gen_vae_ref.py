@@ -12,7 +12,10 @@ Per case: a tiny VAE (encoder D -> hidden... with the activation, mu and
 logvar heads, decoder mirrored with a linear output), float32-representable
 parameters, inputs x and noise eps, then in float64:
   forward  mu, logvar, z = mu + exp(logvar/2) eps, xhat
-  loss     mean over the batch of sum (x - xhat)^2 + beta * KL
+  loss     mean over the batch of sum (x - xhat)^2 + beta * KL; with a
+           Gaussian decoder (xhat holds a mean and a log-variance per value,
+           the log-variance clamped to [-6, 6]) the sum is of
+           1/2 ((x - mean)^2 / exp(logvar) + logvar) instead
   grads    of that loss, in the C slab layout (each Linear: W (out,in), b)
   adam     parameters after `steps` steps of AdamW (torch.optim.AdamW) with
            clip_grad_norm_, each on the same x and eps
@@ -21,12 +24,14 @@ import sys
 import numpy as np
 import torch
 
-VERSION = 1
+VERSION = 2
+LV_MIN, LV_MAX = -6.0, 6.0
 
 
 class VAE(torch.nn.Module):
-    def __init__(self, D, hidden, L, act):
+    def __init__(self, D, hidden, L, act, gauss=False):
         super().__init__()
+        self.D, self.gauss = D, gauss
         A = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[act]
         enc, w = [], D
         for h in hidden:
@@ -39,7 +44,7 @@ class VAE(torch.nn.Module):
         for h in reversed(hidden):
             dec += [torch.nn.Linear(w, h), A()]
             w = h
-        dec += [torch.nn.Linear(w, D)]
+        dec += [torch.nn.Linear(w, 2 * D if gauss else D)]
         self.dec = torch.nn.Sequential(*dec)
 
     def linears(self):
@@ -63,8 +68,12 @@ class VAE(torch.nn.Module):
 
 
 def loss_of(x, mu, lv, xhat, beta):
-    n = x.shape[0]
-    recon = ((x - xhat) ** 2).sum() / n
+    n, D = x.shape
+    if xhat.shape[1] == 2 * D:
+        m, dlv = xhat[:, :D], xhat[:, D:].clamp(LV_MIN, LV_MAX)
+        recon = (0.5 * ((x - m) ** 2 * torch.exp(-dlv) + dlv)).sum() / n
+    else:
+        recon = ((x - xhat) ** 2).sum() / n
     kl = (-0.5 * (1 + lv - mu ** 2 - torch.exp(lv))).sum() / n
     return recon + beta * kl, recon, kl
 
@@ -80,12 +89,15 @@ def arr(name, a):
     return "static const double %s[%d] = {\n    %s};\n" % (name, len(a), body)
 
 
-def case(tag, D, hidden, L, n, act, beta, lr, wd, clip, steps, seed):
+def case(tag, D, hidden, L, n, act, beta, lr, wd, clip, steps, seed, gauss=False, scale=1.5):
     torch.manual_seed(seed)
-    net = VAE(D, hidden, L, act).double()
+    net = VAE(D, hidden, L, act, gauss).double()
     with torch.no_grad():
         for p in net.parameters():
-            p.copy_(torch.from_numpy(f32(p.numpy() * 1.5)))
+            p.copy_(torch.from_numpy(f32(p.numpy() * scale)))
+        if gauss:   # some decoder log-variances beyond the clamp, some inside
+            last = net.dec[-1].bias
+            last[D:] = torch.from_numpy(f32(np.resize([7.5, -7.5, 0.0, 2.0], D)))
     g = np.random.default_rng(seed)
     x = torch.from_numpy(f32(g.normal(size=(n, D))))
     eps = torch.from_numpy(f32(g.normal(size=(n, L))))
@@ -111,11 +123,16 @@ def case(tag, D, hidden, L, n, act, beta, lr, wd, clip, steps, seed):
                     ("grads", grads), ("p1", p1)):
         out.append(arr("vae_ref_%s_%s" % (tag, name), a.numpy() if torch.is_tensor(a) else a))
     hid = ", ".join(str(h) for h in hidden)
-    entry = ("    {\"%s\", %d, %d, {%s}, %d, \"%s\", %d, %r, %r, %r, %r, %d,\n"
+    if gauss:
+        dl = xhat.detach()[:, D:]
+        sys.stderr.write("%s: %d of %d decoder log-variances outside [%g, %g]\n"
+                         % (tag, int(((dl < LV_MIN) | (dl > LV_MAX)).sum()), dl.numel(),
+                            LV_MIN, LV_MAX))
+    entry = ("    {\"%s\", %d, %d, {%s}, %d, \"%s\", %d, %d, %r, %r, %r, %r, %d,\n"
              "     %r, %r, %r,\n"
              "     vae_ref_%s_x, vae_ref_%s_eps, vae_ref_%s_p0, vae_ref_%s_mu, vae_ref_%s_logvar,\n"
              "     vae_ref_%s_z, vae_ref_%s_xhat, vae_ref_%s_grads, vae_ref_%s_p1, %d},\n"
-             % ((tag, D, len(hidden), hid, L, act, n, beta, lr, wd, clip, steps,
+             % ((tag, D, len(hidden), hid, L, act, int(gauss), n, beta, lr, wd, clip, steps,
                  float(loss), float(recon), float(kl)) + (tag,) * 9 + (len(p0),)))
     sys.stderr.write("%s: loss %.6f, grad norms %s\n" % (tag, float(loss), norms))
     return "".join(out), entry
@@ -131,6 +148,7 @@ def main():
     const char *tag;
     size_t D, nhidden, hidden[4], L;
     const char *act;
+    int gauss;
     size_t n;
     double beta, lr, weight_decay, clip;
     size_t steps;
@@ -141,7 +159,8 @@ def main():
 """)
     cases = [case("tanh", 8, [6, 5], 3, 4, "tanh", 0.5, 0.01, 0.01, 0.5, 3, 1),
              case("relu", 10, [7], 2, 5, "relu", 1.0, 0.005, 0.0, 100.0, 3, 2),
-             case("deep", 6, [9, 7, 4], 3, 3, "relu", 2.0, 0.02, 0.1, 1.0, 4, 3)]
+             case("deep", 6, [9, 7, 4], 3, 3, "relu", 2.0, 0.02, 0.1, 1.0, 4, 3),
+             case("gauss", 8, [6, 5], 3, 4, "tanh", 0.5, 0.01, 0.01, 0.5, 3, 4, True)]
     for arrays, _ in cases:
         print(arrays)
     print("static const vae_ref_t vae_ref_cases[] = {")
