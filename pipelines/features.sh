@@ -8,7 +8,11 @@
 # the run of unchanged readings (a frozen sensor; not spo2 and temp, which
 # sit unchanged for minutes in normal data); and for each vital the run of
 # missing readings (the imputation flag as an input, so a dropout shows
-# although its readings are imputed).
+# although its readings are imputed).  Readings are clamped at 40 sd rather
+# than 10: a clock skew drives latency negative, ~28 sd below anything
+# normal, and the clamp must not hide how far.
+# The model: tanh, hidden 128,64, latent 32 and a Gaussian decoder, whose
+# negative log-likelihood is the score (docs/model.md).
 #   FIT        options of vigil-norm fit
 #   PERSONAL   options of vigil-norm apply
 #   TRAINOPTS  options of vigil-train
@@ -16,5 +20,5 @@ VITALS=hr,sys,dia,spo2,temp,rr
 FIT="--fields $VITALS,pkt_rate,byte_rate,ipt,jitter,latency,loss,battery,rssi
      --log1p pkt_rate,byte_rate,ipt,jitter,latency --personal $VITALS --runs hr,sys,dia,rr
      --missing $VITALS"
-PERSONAL="--alpha 0.0002 --gate 2 --start own --floor 0.5"
-TRAINOPTS="--act tanh"
+PERSONAL="--alpha 0.0002 --gate 2 --start own --floor 0.5 --clamp 40"
+TRAINOPTS="--act tanh --hidden 128,64 --latent 32 --decoder gauss"
