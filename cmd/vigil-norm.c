@@ -8,7 +8,8 @@
 
 static const char *USAGE =
     "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
-    "                      [--personal F,..] [--runs F,..] [--missing F,..] [--key KEY]\n"
+    "                      [--personal F,..] [--runs F,..] [--missing F,..] [--delta F,..]\n"
+    "                      [--key KEY]\n"
     "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]\n"
     "                        [--floor F] [--gate K] [--start WHERE]]\n"
     "\n"
@@ -26,13 +27,17 @@ static const char *USAGE =
     "  --missing F,..    also add fields F:miss: how many records in a row the\n"
     "                    reading F of the record's KEY was missing (linear, so\n"
     "                    --clamp bounds it; the imputation flag as an input)\n"
-    "  --key KEY         the key of --personal, --runs and --missing (default id)\n"
+    "  --delta F,..      also add fields F:d30: how far the reading F of the\n"
+    "                    record's KEY moved over its last 30 records, beyond one\n"
+    "                    unit (rounding): a battery draining in minutes\n"
+    "  --key KEY         the key of the added fields (default id)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
     "(1 = the reading was missing, nil, NaN or Inf and was imputed with the\n"
     "last value of that key, else the population centre).  Fields F@KEY of the\n"
     "stats get F scaled by the personal baseline of KEY (options below), fields\n"
-    "F:run the run of unchanged readings of F, F:miss the run of missing ones.\n"
+    "F:run the run of unchanged readings of F, F:miss the run of missing ones,\n"
+    "F:dN the move of F over the key's last N records.\n"
     "  --stats FILE      the stats file to read (required)\n"
     "  --clamp B         bound on |x| (default 10; 0 = none)\n"
     "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
@@ -58,7 +63,7 @@ static const char *USAGE =
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
 enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE,
-       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS, O_MISSING };
+       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS, O_MISSING, O_DELTA };
 static const struct option s_longopts[] = {
     {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
     {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
@@ -68,15 +73,15 @@ static const struct option s_longopts[] = {
     {"gate", required_argument, NULL, O_GATE},   {"start", required_argument, NULL, O_START},
     {"personal", required_argument, NULL, O_PERSONAL}, {"key", required_argument, NULL, O_KEY},
     {"runs", required_argument, NULL, O_RUNS}, {"missing", required_argument, NULL, O_MISSING},
-    {NULL, 0, NULL, 0},
+    {"delta", required_argument, NULL, O_DELTA}, {NULL, 0, NULL, 0},
 };
 
 typedef struct {
     bool fit, emit_set;
     const char *stats;
     const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
-    const char *runs[NORM_MAX_FIELDS], *missing[NORM_MAX_FIELDS];
-    long nfields, nlog1p, npersonal, nruns, nmissing;
+    const char *runs[NORM_MAX_FIELDS], *missing[NORM_MAX_FIELDS], *delta[NORM_MAX_FIELDS];
+    long nfields, nlog1p, npersonal, nruns, nmissing, ndelta;
     const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
@@ -87,7 +92,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
     bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY
-                || c == O_RUNS || c == O_MISSING;
+                || c == O_RUNS || c == O_MISSING || c == O_DELTA;
     if (fit_opt != o->fit && c != O_STATS)
         cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
                          o->fit ? "fit" : "apply");
@@ -97,14 +102,17 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_LOG1P:
     case O_PERSONAL:
     case O_RUNS:
-    case O_MISSING: {
+    case O_MISSING:
+    case O_DELTA: {
         const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p
-                          : c == O_PERSONAL ? o->personal : c == O_RUNS ? o->runs : o->missing;
+                          : c == O_PERSONAL ? o->personal : c == O_RUNS ? o->runs
+                          : c == O_MISSING ? o->missing : o->delta;
         long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
         *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p
-          : c == O_PERSONAL ? &o->npersonal : c == O_RUNS ? &o->nruns : &o->nmissing) = n;
+          : c == O_PERSONAL ? &o->npersonal : c == O_RUNS ? &o->nruns
+          : c == O_MISSING ? &o->nmissing : &o->ndelta) = n;
         return 0;
     }
     case O_KEY: o->key = arg; return 0;
@@ -162,7 +170,8 @@ main (int argc, char **argv)
         norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
         if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err)
             || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err)
-            || norm_fit_misses (fit, o.missing, (size_t) o.nmissing, err))
+            || norm_fit_misses (fit, o.missing, (size_t) o.nmissing, err)
+            || norm_fit_deltas (fit, o.delta, (size_t) o.ndelta, err))
             cli_usage_error (&cli, "%s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))

@@ -96,6 +96,10 @@ struct _norm_fit_t {
     long *run_acc;              //  (nruns) accumulator of F:run
     bool *rmiss;                //  (nruns) a missing-run field F:miss, not F:run
     keytab_t *rkt;              //  key -> double[2 nruns]: last reading, run
+    char (*deltas)[STATS_NAME_MAX]; //  (ndeltas) base readings of the change fields
+    size_t ndeltas;
+    long *delta_acc;            //  (ndeltas) accumulator of F:dN
+    keytab_t *dkt;              //  key -> double[ndeltas (N + 1)]: last N readings, count
     double *cur;                //  (NORM_MAX_FIELDS) this record's readings, NaN if none
 };
 
@@ -148,8 +152,11 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->runs);
     free (self->run_acc);
     free (self->rmiss);
+    free (self->deltas);
+    free (self->delta_acc);
     free (self->cur);
     keytab_destroy (&self->rkt);
+    keytab_destroy (&self->dkt);
     s_cache_free (&self->cache);
     free (self);
     *self_p = NULL;
@@ -194,6 +201,44 @@ int
 norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *err)
 {
     return s_fit_runs (self, fields, n, true, err);
+}
+
+int
+norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+{
+    if (self->nacc + n > NORM_MAX_FIELDS)
+        return errf (err, "more than %d fields", NORM_MAX_FIELDS);
+    size_t d0 = self->ndeltas;
+    self->deltas = xrealloc (self->deltas, (d0 + n + 1) * STATS_NAME_MAX);
+    self->delta_acc = xrealloc (self->delta_acc, (d0 + n + 1) * sizeof (long));
+    for (size_t i = 0; i < n; i++) {
+        char name[2 * STATS_NAME_MAX];
+        snprintf (name, sizeof name, "%s:d%d", fields[i], NORM_DELTA_LAG);
+        if (strlen (name) + 1 > STATS_NAME_MAX)
+            return errf (err, "'%s' cannot be a field name", name);
+        snprintf (self->deltas[d0 + i], STATS_NAME_MAX, "%s", fields[i]);
+        s_acc_t *a = &self->acc[self->nacc];
+        s_acc_init (self, a, name);
+        a->run = true;
+        self->delta_acc[d0 + i] = (long) self->nacc++;
+    }
+    self->ndeltas = d0 + n;
+    keytab_destroy (&self->dkt);
+    self->dkt = keytab_new ((self->ndeltas * (NORM_DELTA_LAG + 1) + 1) * sizeof (double));
+    return 0;
+}
+
+//  Change of a reading over the last N of its key, beyond one unit: ring
+//  holds the last N readings, *count how many were ever pushed.  The first
+//  reading changes by 0; until N are held, the change is against the oldest.
+static double
+s_delta_push (double *ring, double *count, size_t N, double y)
+{
+    size_t n = (size_t) *count;
+    double d = n == 0 ? 0 : y - ring[n < N ? 0 : n % N];
+    ring[n % N] = y;
+    *count = (double) (n + 1);
+    return d > 1 ? d - 1 : d < -1 ? d + 1 : 0;
 }
 
 int
@@ -308,6 +353,26 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
             s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
         }
     }
+    //  change fields: per key, the reading less the one NORM_DELTA_LAG before
+    if (self->ndeltas && keytab_record_key (rec, self->key, key, sizeof key) == 0) {
+        bool created;
+        double *st = keytab_get (self->dkt, key, (rec->has & REC_T) ? rec->t : 0, &created);
+        size_t N = NORM_DELTA_LAG;
+        if (created)
+            memset (st, 0, self->ndeltas * (N + 1) * sizeof (double));
+        for (size_t r = 0; r < self->ndeltas; r++) {
+            long b = -1;
+            for (size_t k = 0; k < self->nacc && b < 0; k++)
+                if (!self->acc[k].run && !strcmp (self->acc[k].name, self->deltas[r]))
+                    b = (long) k;
+            if (b < 0 || isnan (self->cur[b]))
+                continue;
+            //  in the space the field is scaled in, as apply sees it
+            double y = self->acc[b].log1p ? s_signed_log1p (self->cur[b]) : self->cur[b];
+            double *ring = st + r * (N + 1);
+            s_acc_add (&self->acc[self->delta_acc[r]], s_delta_push (ring, ring + N, N, y));
+        }
+    }
     for (size_t k = 0; k < self->nacc; k++)
         self->cur[k] = NAN;
     self->records++;
@@ -381,6 +446,15 @@ norm_fit_stats (norm_fit_t *self, char *err)
         }
         info[nf++] = all[self->run_acc[r]];
     }
+    for (size_t r = 0; r < self->ndeltas; r++) {
+        if (self->acc[self->delta_acc[r]].n == 0) {
+            errf (err, "change field '%s' has no readings", self->acc[self->delta_acc[r]].name);
+            free (info);
+            free (all);
+            return NULL;
+        }
+        info[nf++] = all[self->delta_acc[r]];
+    }
     free (all);
     stats_t *s = stats_new (info, nf, self->scale, self->records, err);
     free (info);
@@ -412,12 +486,18 @@ struct _norm_t {
     bool *pers;                 //  (F) a personal field F@key
     long *runb;                 //  (F) for a run field F:run or F:miss, the index of F (or F@key); else -1
     bool *miss;                 //  (F) a missing-run field F:miss
+    long *dbase;                //  (F) for a change field F:dN, the index of F; else -1
+    size_t *dlag, *doff;        //  (F) its N and the offset of its ring in the key's state
     size_t npersonal;           //  personal fields in the stats
     size_t nruns;               //  run fields in the stats
+    size_t ndeltas;             //  change fields in the stats
+    size_t rings;               //  doubles of the change fields' rings per key
     char *mask_raw;             //  packed mask array
     char *xp_raw;               //  packed xp array
     size_t mask_len, xp_len;
-    keytab_t *kt;               //  key -> double[4F]: last y, EW mean, EW variance, readings
+    keytab_t *kt;               //  key -> double[6F + rings]: last y, EW mean, EW variance,
+                                //  readings, last reading and run of run fields, then the
+                                //  change fields' rings (N readings and a count each)
     s_cache_t cache;
     double now;                 //  latest record time seen
     norm_counts_t cnt;
@@ -473,12 +553,31 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     self->pers = xcalloc (F, sizeof (bool));
     self->runb = xmalloc (F * sizeof (long));
     self->miss = xcalloc (F, sizeof (bool));
+    self->dbase = xmalloc (F * sizeof (long));
+    self->dlag = xcalloc (F, sizeof (size_t));
+    self->doff = xcalloc (F, sizeof (size_t));
     for (size_t i = 0; i < F; i++) {
         char name[STATS_NAME_MAX];
         snprintf (name, sizeof name, "%s", stats_field (stats, i));
         char *at = strchr (name, '@');
         self->base[i] = -1;
         self->runb[i] = -1;
+        self->dbase[i] = -1;
+        char *colon = strrchr (name, ':'), *end = NULL;
+        long lag = colon && colon[1] == 'd' && colon[2] >= '1' && colon[2] <= '9'
+                 ? strtol (colon + 2, &end, 10) : 0;
+        if (lag >= 1 && lag <= NORM_DELTA_LAG_MAX && end && !*end) {
+            *colon = 0;
+            self->dbase[i] = stats_find (stats, name);
+            *colon = ':';
+        }
+        if (self->dbase[i] >= 0) {
+            self->dlag[i] = (size_t) lag;
+            self->doff[i] = self->rings;
+            self->rings += (size_t) lag + 1;
+            self->ndeltas++;
+            continue;
+        }
         size_t len = strlen (name), slen = strlen (NORM_RUN_SUFFIX);
         size_t mlen = strlen (NORM_MISS_SUFFIX);
         self->miss[i] = len > mlen && !strcmp (name + len - mlen, NORM_MISS_SUFFIX);
@@ -516,7 +615,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     }
     self->mask_raw = xmalloc (3 + F);
     self->xp_raw = xmalloc (3 + 5 * F);
-    self->kt = keytab_new (6 * F * sizeof (double));
+    self->kt = keytab_new ((6 * F + self->rings) * sizeof (double));
     self->now = -INFINITY;
     return self;
 }
@@ -537,6 +636,9 @@ norm_destroy (norm_t **self_p)
     free (self->pers);
     free (self->runb);
     free (self->miss);
+    free (self->dbase);
+    free (self->dlag);
+    free (self->doff);
     free (self->mask_raw);
     free (self->xp_raw);
     keytab_destroy (&self->kt);
@@ -621,11 +723,13 @@ norm_apply (norm_t *self, record_t *rec, char *err)
                 state[4 * F + i] = NAN;
                 state[5 * F + i] = 0;
             }
+        if (created)
+            memset (state + 6 * F, 0, self->rings * sizeof (double));
     }
-    else if (self->o.by || self->npersonal || self->nruns)
+    else if (self->o.by || self->npersonal || self->nruns || self->ndeltas)
         return errf (err, "key '%s' missing or not a string (needed by %s)", self->key,
                      self->o.by ? "--by" : self->npersonal ? "the personal fields"
-                                                             : "the run fields");
+                                     : self->nruns ? "the run fields" : "the change fields");
     for (size_t i = 0; i < F; i++)
         if (self->base[i] >= 0) {
             self->src[i] = self->src[self->base[i]];
@@ -648,6 +752,16 @@ norm_apply (norm_t *self, record_t *rec, char *err)
             *run = self->y[b] == *last ? *run + 1 : 0;
             *last = self->y[b];
             self->y[i] = self->lg[i] ? s_signed_log1p (*run) : *run;
+        }
+    }
+    for (size_t i = 0; i < F; i++) {
+        long b = self->dbase[i];
+        if (b < 0)
+            continue;
+        self->src[i] = self->src[b];
+        if (self->src[i] == S_OK) {
+            double *ring = state + 6 * F + self->doff[i];
+            self->y[i] = s_delta_push (ring, ring + self->dlag[i], self->dlag[i], self->y[b]);
         }
     }
     self->cnt.keys = keytab_size (self->kt);

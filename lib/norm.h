@@ -28,7 +28,8 @@
     (norm_fit_runs) is log1p of how many records in a row the key's reading
     F has not changed: a frozen sensor, whose window has *less* variation
     than normal and so no larger reconstruction error, shows as a run far
-    beyond any normal one.
+    beyond any normal one.  Change fields "F:dN" (norm_fit_deltas): how far
+    the key's reading moved over its last N records, beyond one unit.
     A missing reading is imputed with the last value seen for that key, else
     the population centre; it is flagged in `mask`, counted, and never
     updates a baseline.  A reading that is not a field of the stats and not
@@ -90,6 +91,18 @@ int
 int
     norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *err);
 #define NORM_MISS_SUFFIX ":miss"
+//  Add change fields: for each F of fields, "F:dN" with N = NORM_DELTA_LAG:
+//  how far the reading moved over the key's last N records beyond one unit,
+//  sign(d) max(0, |d| - 1) for d = the reading less the one N records
+//  before (in the scale F is transformed to; 0 for the key's first reading,
+//  against the oldest until N are held).  A reading reported in whole units
+//  (a battery in %) moves by one unit from rounding alone; a battery
+//  draining in minutes moves by several.  Apply reads N from the name.
+//  Call before any norm_fit_add.  0, or -1 + err.
+int
+    norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *err);
+#define NORM_DELTA_LAG 30
+#define NORM_DELTA_LAG_MAX 600     //  longest N apply accepts in a stats file
 
 //  The statistics so far; NULL + err when a field has no readings, a log1p
 //  field is not among the fields, or nothing was read.  Caller owns.

@@ -4,8 +4,9 @@
 #
 #   pipelines/compare.sh [OUTDIR]
 #
-# Streams (vigil-sim, one seed each): a normal training stream, a normal
-# validation stream, a labelled training stream with anomalies (for the
+# Streams (vigil-sim, one seed each): a normal training stream (many
+# patients, a few minutes each, as the demo's: a model trained on a dozen
+# patients learns those patients), a normal validation stream, a labelled training stream with anomalies (for the
 # supervised Random Forest only) and a labelled test stream with every kind
 # of anomaly.  All go through the same vigil-norm (fitted on the normal
 # training stream) and vigil-window.  The unsupervised models (VAE, HMM,
@@ -16,11 +17,13 @@
 # by vigil-eval; one table (rows = models) and the Fig. 4 bar chart come
 # from vigil-eval --compare.
 #
-# Environment (defaults in brackets): BIN [./bin], PATIENTS [12],
-# TRAIN_DUR [2h], VAL_DUR [1h], TEST_DUR [3h], RATE [1.5 anomalous events
-# per patient-hour in the labelled streams], W [10], SEED [1],
-# THRESH ["--method pot"], RF_TREES [50], EPOCHS [100], KEEP=1 keeps the
-# intermediate streams.  Prints the table on stdout and the folder of the
+# Environment (defaults in brackets): BIN [./bin], PATIENTS [12, of the
+# validation, labelled and test streams], TRAIN_PATIENTS [400] and TRAIN_DUR
+# [6m] (the normal training stream), LABELLED_DUR [2h], VAL_DUR [1h],
+# TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
+# labelled streams], W [10], SEED [1], THRESH ["--method pot --risk 1e-3",
+# as the demo], RF_TREES [50], EPOCHS [30], KEEP=1 keeps the intermediate
+# streams.  Prints the table on stdout and the folder of the
 # plots and reports on its last line.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,15 +31,17 @@ BIN=${BIN:-$ROOT/bin}
 PATH="$BIN:$PATH"
 export PATH OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 PATIENTS=${PATIENTS:-12}
-TRAIN_DUR=${TRAIN_DUR:-2h}
+TRAIN_PATIENTS=${TRAIN_PATIENTS:-400}
+TRAIN_DUR=${TRAIN_DUR:-6m}
+LABELLED_DUR=${LABELLED_DUR:-2h}
 VAL_DUR=${VAL_DUR:-1h}
 TEST_DUR=${TEST_DUR:-3h}
 RATE=${RATE:-1.5}
 W=${W:-10}
 SEED=${SEED:-1}
-THRESH=${THRESH:---method pot}
+THRESH=${THRESH:---method pot --risk 1e-3}
 RF_TREES=${RF_TREES:-50}
-EPOCHS=${EPOCHS:-100}
+EPOCHS=${EPOCHS:-30}
 OUT=${1:-$(mktemp -d "${TMPDIR:-/tmp}/vigil-compare.XXXXXX")}
 mkdir -p "$OUT"
 D="$OUT/data"
@@ -48,11 +53,13 @@ for p in vigil-sim vigil-norm vigil-window vigil-train vigil-score vigil-thresh 
     command -v "$p" >/dev/null || { echo "compare: $p not found (build with make)" >&2; exit 1; }
 done
 
-say "simulating $PATIENTS patients: train $TRAIN_DUR, validation $VAL_DUR, test $TEST_DUR"
+say "simulating: train $TRAIN_PATIENTS patients x $TRAIN_DUR; $PATIENTS patients each:" \
+    "validation $VAL_DUR, labelled $LABELLED_DUR, test $TEST_DUR"
 sim() { vigil-sim --patients "$PATIENTS" "$@"; }
-sim --duration "$TRAIN_DUR" --seed "$SEED" --no-anomalies > "$D/train.mp"
+vigil-sim --patients "$TRAIN_PATIENTS" --duration "$TRAIN_DUR" --seed "$SEED" --no-anomalies \
+    > "$D/train.mp"
 sim --duration "$VAL_DUR" --seed $((SEED + 1)) --no-anomalies > "$D/val.mp"
-sim --duration "$TRAIN_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
+sim --duration "$LABELLED_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
 sim --duration "$TEST_DUR" --seed $((SEED + 3)) --anomaly-rate "$RATE" > "$D/test.mp"
 
 # the same features as the demo, for every model (pipelines/features.sh)

@@ -8,7 +8,9 @@
 # the run of unchanged readings (a frozen sensor; not spo2 and temp, which
 # sit unchanged for minutes in normal data); and for each vital the run of
 # missing readings (the imputation flag as an input, so a dropout shows
-# although its readings are imputed).  Readings are clamped at 40 sd rather
+# although its readings are imputed); and how far the battery moved over
+# the last 30 s beyond a rounding step (a battery failing in minutes, which
+# no window of normal data shows).  Readings are clamped at 40 sd rather
 # than 10: a clock skew drives latency negative, ~28 sd below anything
 # normal, and the clamp must not hide how far.
 # The model: tanh, hidden 128,64, latent 32 and a Gaussian decoder, whose
@@ -19,6 +21,6 @@
 VITALS=hr,sys,dia,spo2,temp,rr
 FIT="--fields $VITALS,pkt_rate,byte_rate,ipt,jitter,latency,loss,battery,rssi
      --log1p pkt_rate,byte_rate,ipt,jitter,latency --personal $VITALS --runs hr,sys,dia,rr
-     --missing $VITALS"
+     --missing $VITALS --delta battery"
 PERSONAL="--alpha 0.0002 --gate 2 --start own --floor 0.5 --clamp 40"
 TRAINOPTS="--act tanh --hidden 128,64 --latent 32 --decoder gauss"

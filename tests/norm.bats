@@ -252,6 +252,54 @@ PY
     assert_output --partial "run field 'pulse' has no readings"
 }
 
+@test "--delta: F:d30 is the move over the id's last 30 readings beyond one unit" {
+    /usr/bin/python3 - > "$T/d.json" <<'PY'
+import json
+# a: steady, a one-unit rounding step, a missing reading, then a fast drain;
+# b: charging, one unit every 5 records
+for i in range(70):
+    a = 80 if i < 10 else 79 if i < 40 else 79 - (i - 40)
+    b = 50 + i // 5
+    print(json.dumps({"t": 1000 + i, "id": "a", "v": {"battery": None if i == 20 else a}}))
+    print(json.dumps({"t": 1000 + i, "id": "b", "v": {"battery": b}}))
+PY
+    vigil-cat --from json -i "$T/d.json" > "$T/d.mp"
+    vigil-norm fit --stats "$T/s" --fields battery --delta battery < "$T/d.mp"
+    vigil-norm apply --stats "$T/s" < "$T/d.mp" | vigil-cat --to json > "$T/out.json"
+    run /usr/bin/python3 - "$T/d.json" "$T/out.json" <<'PY'
+import json, math, sys
+ins = [json.loads(l) for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+seen, ds = {}, []
+for r in ins:
+    y = r["v"]["battery"]
+    if y is None:
+        ds.append(None)
+        continue
+    h = seen.setdefault(r["id"], [])
+    d = 0 if not h else y - (h[0] if len(h) < 30 else h[-30])
+    h.append(y)
+    ds.append(d - 1 if d > 1 else d + 1 if d < -1 else 0)
+v = [x for x in ds if x is not None]
+m = sum(v) / len(v); sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+assert min(v) <= -20 and max(v) == 5, (min(v), max(v))   # the drain; 6 steps of charging
+prev = {}
+for r, o, d in zip(ins, outs, ds):
+    assert len(o["x"]) == 2
+    if d is None:       # missing: imputed with the id's last value, masked
+        assert o["mask"][1] == 1 and abs(o["x"][1] - prev[r["id"]]) < 1e-6
+        continue
+    assert abs(o["x"][1] - (d - m) / sd) < 1e-5, (r, o, d)
+    prev[r["id"]] = o["x"][1]
+print("ok")
+PY
+    assert_success
+    assert_output "ok"
+    run vigil-norm fit --stats "$T/s2" --fields battery --delta pulse < "$T/d.mp"
+    assert_failure 1
+    assert_output --partial "change field 'pulse:d30' has no readings"
+}
+
 @test "--missing: F:miss counts the records in a row with F missing, per id, linear, never masked" {
     /usr/bin/python3 - > "$T/r.json" <<'PY'
 import json
@@ -343,7 +391,7 @@ PY
 @test "usage: --help lists every option; bad options exit 2" {
     run vigil-norm --help
     assert_success
-    for o in --stats --fields --scale --log1p --personal --runs --missing --key --clamp --by --emit --alpha --floor \
+    for o in --stats --fields --scale --log1p --personal --runs --missing --delta --key --clamp --by --emit --alpha --floor \
              --gate --start --idle -v --strict; do
         assert_output --partial -- "$o"
     done
