@@ -1,10 +1,13 @@
 /*  fuzz_stats: the stats loader, from a file (stats_load) and from an
     embedded body map (stats_from_obj).  A loaded stats_t must pack to a map
-    that loads again, and scale readings to finite values.  */
+    that loads again, scale readings to finite values, and give a
+    normaliser (whatever its derived fields: F@key, F:run, F:miss, F:dN)
+    that scales records of a key without a reading.  */
 #include <assert.h>
 #include <math.h>
 
 #include "frame.h"
+#include "norm.h"
 #include "stats.h"
 #include "fuzz.h"
 
@@ -38,6 +41,21 @@ s_check (stats_t *s)
     stats_destroy (&s2);
     msgpack_unpacked_destroy (&u);
     msgpack_sbuffer_destroy (&sb);
+    norm_opts_t o;
+    norm_opts_default (&o);
+    norm_t *nm = norm_new (s, &o);
+    record_t rec;
+    record_init (&rec);
+    for (int i = 0; i < 3; i++) {
+        record_clear (&rec);
+        record_set_id (&rec, "a");
+        rec.t = i, rec.has |= REC_T;
+        if (norm_apply (nm, &rec, err) == 0)
+            for (size_t f = 0; f < n; f++)
+                assert (isfinite (rec.x[f]));
+    }
+    record_destroy (&rec);
+    norm_destroy (&nm);
 }
 
 int
