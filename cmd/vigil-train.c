@@ -11,9 +11,10 @@ static const char *USAGE =
     "Train the variational autoencoder (paper Eq. 1-4, Algorithm 1) on windows\n"
     "from vigil-window (normal data; labels are ignored) and save the model with\n"
     "the best validation loss.  All windows are held in memory (W x F floats\n"
-    "each).  They are shuffled with the seed, a validation fraction is held out,\n"
-    "and training runs in mini-batches with Adam until the validation loss has\n"
-    "not improved for --patience epochs or --epochs is reached.\n"
+    "each).  They are shuffled with the seed, a validation fraction is held out\n"
+    "(whole patients: every window of an id on one side, since a window overlaps\n"
+    "its neighbours), and training runs in mini-batches with Adam until the\n"
+    "validation loss has not improved for --patience epochs or --epochs is reached.\n"
     "\n"
     "  --stats FILE      the vigil-stats file the windows were normalised with;\n"
     "                    embedded in the model (x must be W x its fields)\n"
@@ -32,7 +33,9 @@ static const char *USAGE =
     "  --batch N         mini-batch size (default 128)\n"
     "  --epochs N        most epochs (default 100)\n"
     "  --patience N      stop after N epochs without improvement (default 10)\n"
-    "  --val FRAC        validation fraction (default 0.1)\n"
+    "  --val FRAC        validation fraction (default 0.1): of the ids, or of the\n"
+    "                    windows when they have no id or the draw picks no id\n"
+    "  --val-windows     hold out windows at random, not whole ids\n"
     "  --seed N          seed for shuffling, initialisation and noise (default 1)\n"
     "  --threads N       OpenBLAS threads (default 1)\n"
     "  --log FILE        per-epoch CSV: loss, recon, kl, validation loss, speed\n"
@@ -64,7 +67,7 @@ typedef struct {
 
 enum { O_STATS = 1, O_HIDDEN, O_LATENT, O_ACT, O_BETA, O_LR, O_WD, O_CLIP, O_BATCH,
        O_EPOCHS, O_PATIENCE, O_VAL, O_SEED, O_THREADS, O_LOG, O_EVAL,
-       O_CALIB, O_DECODER };
+       O_CALIB, O_DECODER, O_VALW };
 static const struct option s_longopts[] = {
     {"stats", 1, 0, O_STATS}, {"model", 1, 0, 'm'}, {"hidden", 1, 0, O_HIDDEN},
     {"latent", 1, 0, O_LATENT}, {"act", 1, 0, O_ACT}, {"beta", 1, 0, O_BETA},
@@ -72,7 +75,7 @@ static const struct option s_longopts[] = {
     {"batch", 1, 0, O_BATCH}, {"epochs", 1, 0, O_EPOCHS}, {"patience", 1, 0, O_PATIENCE},
     {"val", 1, 0, O_VAL}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS},
     {"log", 1, 0, O_LOG}, {"eval", 1, 0, O_EVAL}, {"calibrate", 1, 0, O_CALIB}, {"quiet", 0, 0, 'q'},
-    {"decoder", 1, 0, O_DECODER},
+    {"decoder", 1, 0, O_DECODER}, {"val-windows", 0, 0, O_VALW},
     {0, 0, 0, 0}};
 
 static int
@@ -105,6 +108,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_EPOCHS: o->t.max_epochs = cli_long (cli, "--epochs", arg, 1, 1000000); break;
     case O_PATIENCE: o->t.patience = cli_long (cli, "--patience", arg, 1, 1000000); break;
     case O_VAL: o->t.val_frac = cli_double (cli, "--val", arg, 1e-9, 0.9); break;
+    case O_VALW: o->t.val_windows = true; break;
     case O_SEED: o->t.seed = cli_long (cli, "--seed", arg, 0, 0x7fffffffffffffffL); break;
     case O_THREADS: o->threads = cli_long (cli, "--threads", arg, 1, 256); break;
     case O_LOG: o->log = arg; break;
@@ -147,7 +151,8 @@ main (int argc, char **argv)
         if (W == 0 || model_check_window (&rec, W, F, err))
             stage_reject (st, "%s", err);
         else
-            model_data_add (data, rec.x, -1);
+            model_data_add_group (data, rec.x, -1,
+                                  rec.has & REC_ID ? hash64 (rec.id, strlen (rec.id)) | 1 : 0);
     }
     record_destroy (&rec);
     if (W && o.eval && !(eval = model_data_read (o.eval, W, F, err)))
@@ -175,6 +180,7 @@ main (int argc, char **argv)
                      e.recon, e.kl, e.val_loss, e.improved ? " *" : "", e.windows_per_s, eta);
     }
     model_info_t info;
+    bool by_id = model_trainer_val_by_group (tr);
     vae_t *vae = model_trainer_finish (tr, &info);
     double *var = xmalloc (F * sizeof (double));
     const double *elem = model_trainer_resid (tr);
@@ -198,10 +204,11 @@ main (int argc, char **argv)
     free (var);
     if (!o.quiet)
         fprintf (stderr, "vigil-train: saved '%s' (model %s): epoch %llu of %llu, "
-                 "val loss %.4f, %llu windows x %zu steps x %zu fields\n", o.model,
-                 model_hash_hex (m), (unsigned long long) info.best_epoch,
+                 "val loss %.4f, %llu windows x %zu steps x %zu fields, %llu held out (%s)\n",
+                 o.model, model_hash_hex (m), (unsigned long long) info.best_epoch,
                  (unsigned long long) info.epochs, info.val_loss,
-                 (unsigned long long) (info.windows + info.val_windows), W, F);
+                 (unsigned long long) (info.windows + info.val_windows), W, F,
+                 (unsigned long long) info.val_windows, by_id ? "whole ids" : "windows");
     model_destroy (&m);
     if (log && fclose (log))
         cli_fatal (&cli, "cannot write '%s'", o.log);

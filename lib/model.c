@@ -753,9 +753,10 @@ model_batch_clear (model_batch_t *self)
 //  ------------------------------------------------------------- training
 
 struct _model_data_t {
-    size_t dim, count, cap, lcap;
+    size_t dim, count, cap, lcap, gcap;
     float *x;                   //  (cap, dim)
     int *label;                 //  (cap)
+    uint64_t *group;            //  (gcap) group of each window (0 = none), NULL if none yet
 };
 
 model_data_t *
@@ -774,6 +775,7 @@ model_data_destroy (model_data_t **self_p)
         return;
     free ((*self_p)->x);
     free ((*self_p)->label);
+    free ((*self_p)->group);
     free (*self_p);
     *self_p = NULL;
 }
@@ -781,6 +783,18 @@ model_data_destroy (model_data_t **self_p)
 void
 model_data_add (model_data_t *self, const float *x, int label)
 {
+    model_data_add_group (self, x, label, 0);
+}
+
+void
+model_data_add_group (model_data_t *self, const float *x, int label, uint64_t group)
+{
+    if (group || self->group) {
+        size_t had = self->group ? self->gcap : 0;
+        xgrow ((void **) &self->group, &self->gcap, self->count + 1, sizeof (uint64_t));
+        memset (self->group + had, 0, (self->gcap - had) * sizeof (uint64_t));
+        self->group[self->count] = group;
+    }
     xgrow ((void **) &self->label, &self->lcap, self->count + 1, sizeof (int));
     xgrow ((void **) &self->x, &self->cap, self->count + 1, self->dim * sizeof (float));
     memcpy (self->x + self->count * self->dim, x, self->dim * sizeof (float));
@@ -857,7 +871,49 @@ struct _model_trainer_t {
     double *vscore;             //  (nval) validation scores
     double *escore;             //  (eval count)
     uint8_t *elabel;            //  (eval count)
+    bool by_group;              //  validation = whole groups (patients)
 };
+
+//  Validation by group: a group is held out when a hash of it and the seed
+//  falls below val_frac, so each patient's windows (which overlap their
+//  neighbours) are all on one side.  Moves the held-out windows to the end
+//  of perm, keeping the shuffled order on each side, and returns how many;
+//  0 when a window has no group or the hash picks none or all of them.
+static size_t
+s_split_groups (model_trainer_t *self)
+{
+    const model_data_t *d = self->data;
+    size_t n = d->count, nval = 0;
+    if (!d->group)
+        return 0;
+    uint8_t *val = xmalloc (n);
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t g = d->group[i];
+        uint64_t h = hash64_update (hash64 (&g, sizeof g), &self->o.seed, sizeof self->o.seed);
+        val[i] = (double) (h >> 11) * 0x1p-53 < self->o.val_frac;
+        nval += val[i];
+        all &= g != 0;
+    }
+    if (!all || nval == 0 || nval == n)
+        nval = 0;
+    else {
+        uint32_t *tmp = xmalloc (n * sizeof (uint32_t));
+        size_t a = 0, b = n - nval;
+        for (size_t i = 0; i < n; i++)
+            tmp[val[self->perm[i]] ? b++ : a++] = self->perm[i];
+        memcpy (self->perm, tmp, n * sizeof (uint32_t));
+        free (tmp);
+    }
+    free (val);
+    return nval;
+}
+
+bool
+model_trainer_val_by_group (const model_trainer_t *self)
+{
+    return self->by_group;
+}
 
 model_trainer_t *
 model_trainer_new (model_data_t **data_p, const model_data_t *eval,
@@ -894,11 +950,15 @@ model_trainer_new (model_data_t **data_p, const model_data_t *eval,
     for (size_t i = 0; i < n; i++)
         self->perm[i] = (uint32_t) i;
     rng_shuffle (&self->rng, self->perm, (uint32_t) n);
-    self->nval = (size_t) llround (o.val_frac * (double) n);
-    if (self->nval < 1)
-        self->nval = 1;
-    if (self->nval > n - 1)
-        self->nval = n - 1;
+    self->nval = o.val_windows ? 0 : s_split_groups (self);
+    self->by_group = self->nval > 0;
+    if (!self->by_group) {
+        self->nval = (size_t) llround (o.val_frac * (double) n);
+        if (self->nval < 1)
+            self->nval = 1;
+        if (self->nval > n - 1)
+            self->nval = n - 1;
+    }
     self->ntrain = n - self->nval;
     self->xb = xmalloc (o.batch * data->dim * sizeof (float));
     self->best = xmalloc (vae_params (vae)->n * sizeof (float));
@@ -1448,6 +1508,37 @@ model_test (bool verbose)
     vae_t *v = vae_new (&a, 4, NULL);
     st = s_test_stats (F);
     assert (!model_new (&v, &st, 2, NULL, err) && !v && !st && strstr (err, "window"));
+
+    //  Validation by group: whole groups on one side, about val_frac of them;
+    //  one ungrouped window (or --val-windows) splits by window instead.
+    for (int round = 0; round < 3; round++) {
+        model_data_t *g = model_data_new (D);
+        float gx[64];
+        for (size_t i = 0; i < 40 * 25; i++) {
+            s_synth (&r, gx, W, F, -1);
+            uint64_t grp = round == 1 && i == 500 ? 0 : 1000 + i % 40;
+            model_data_add_group (g, gx, -1, grp);
+        }
+        model_train_opts_t go = o;
+        go.val_windows = round == 2;
+        model_trainer_t *gt = model_trainer_new (&g, NULL, &go, err);
+        assert (gt && model_trainer_val_by_group (gt) == (round == 0));
+        if (round == 0) {
+            int side[40];
+            for (int k = 0; k < 40; k++)
+                side[k] = -1;
+            for (size_t i = 0; i < gt->ntrain + gt->nval; i++) {
+                uint32_t w = gt->perm[i];
+                int k = (int) (w % 40), v = i >= gt->ntrain;
+                assert (side[k] < 0 || side[k] == v);
+                side[k] = v;
+            }
+            assert (gt->nval % 25 == 0 && gt->nval >= 25 && gt->nval <= 10 * 25);
+        }
+        else
+            assert (gt->nval == 100);
+        model_trainer_destroy (&gt);
+    }
 
     //  A Gaussian decoder: saved and loaded as such; not in an ensemble with
     //  a unit-variance one.

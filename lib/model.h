@@ -187,6 +187,10 @@ void
     model_data_destroy (model_data_t **self_p);
 void
     model_data_add (model_data_t *self, const float *x, int label);
+//  The same, in a group (e.g. a hash of the patient id; 0 = none): the
+//  trainer holds out whole groups for validation (model_train_opts_t).
+void
+    model_data_add_group (model_data_t *self, const float *x, int label, uint64_t group);
 size_t
     model_data_count (const model_data_t *self);
 size_t
@@ -204,7 +208,10 @@ typedef struct {
     size_t batch;               //  mini-batch (128)
     size_t max_epochs;          //  most epochs (100)
     size_t patience;            //  epochs without improvement before stopping (10)
-    double val_frac;            //  validation fraction (0.1)
+    double val_frac;            //  validation fraction (0.1): of the groups when every
+                                //  window has one (whole patients held out), else of
+                                //  the windows
+    bool val_windows;           //  split by window even when windows have groups
     uint64_t seed;              //  shuffle, split, init and eps
 } model_train_opts_t;
 
@@ -231,6 +238,10 @@ typedef struct _model_trainer_t model_trainer_t;
 model_trainer_t *
     model_trainer_new (model_data_t **data_p, const model_data_t *eval,
                        const model_train_opts_t *opts, char *err);
+//  Whether the validation windows are whole groups (patients) rather than
+//  windows drawn at random.
+bool
+    model_trainer_val_by_group (const model_trainer_t *self);
 //  Run one epoch and fill *out.  Returns 1 if training should go on, 0 when
 //  it has finished (max epochs, or patience exhausted).
 int

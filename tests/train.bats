@@ -19,7 +19,7 @@ setup_file() {
     assert_line --index 0 --partial 'usage: vigil-train'
     assert_output --partial 'held in memory'
     for o in --stats --model --hidden --latent --act --decoder --beta --lr --weight-decay --clip \
-             --batch --epochs --patience --val --seed --threads --log --eval --calibrate --quiet; do
+             --batch --epochs --patience --val --val-windows --seed --threads --log --eval --calibrate --quiet; do
         assert_output --partial -- "$o"
     done
     run vigil-train --version
@@ -124,4 +124,19 @@ setup_file() {
     run vigil-train --stats "$D/s.stats" -m "$T/c.model" --epochs 1 -q --calibrate "$T/none.mp" -i "$D/w.mp"
     assert_failure 1
     assert_output --partial -- "--calibrate:"
+}
+
+@test "validation holds out whole patients; --val-windows draws windows" {
+    vigil-sim --no-anomalies --patients 30 --duration 3m --tick 2s --seed 8 > "$T/raw.mp"
+    vigil-norm fit --stats "$T/s.stats" < "$T/raw.mp"
+    vigil-norm apply --stats "$T/s.stats" < "$T/raw.mp" | vigil-window --size 4 > "$T/w.mp"
+    run vigil-train --stats "$T/s.stats" -m "$T/m" --epochs 1 -i "$T/w.mp"
+    assert_success
+    assert_output --regexp 'held out \(whole ids\)'
+    # a multiple of one patient's windows (90 records - 3 = 87 each)
+    n=$(echo "$output" | sed -n 's/.*, \([0-9]*\) held out.*/\1/p')
+    [ $((n % 87)) -eq 0 ] && [ "$n" -gt 0 ]
+    run vigil-train --stats "$T/s.stats" -m "$T/m" --epochs 1 --val-windows -i "$T/w.mp"
+    assert_success
+    assert_output --regexp ', 261 held out \(windows\)'
 }
