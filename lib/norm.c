@@ -305,6 +305,17 @@ s_acc_add (s_acc_t *a, double v)
     sketch_add (a->sk, y);
 }
 
+//  The accumulator of the reading named name (not a derived field), or -1
+//  while it has not been seen.
+static long
+s_reading_acc (const norm_fit_t *self, const char *name)
+{
+    for (size_t k = 0; k < self->nacc; k++)
+        if (!self->acc[k].run && !strcmp (self->acc[k].name, name))
+            return (long) k;
+    return -1;
+}
+
 int
 norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
 {
@@ -331,16 +342,15 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
     }
     //  run fields: per key, how many records in a row the reading was unchanged
     char key[REC_ID_MAX];
-    if (self->nruns && keytab_record_key (rec, self->key, key, sizeof key) == 0) {
+    bool keyed = (self->nruns || self->ndeltas)
+              && keytab_record_key (rec, self->key, key, sizeof key) == 0;
+    if (self->nruns && keyed) {
         bool created;
         double *st = keytab_get (self->rkt, key, (rec->has & REC_T) ? rec->t : 0, &created);
         for (size_t r = 0; r < self->nruns; r++) {
             if (created)
                 st[2 * r] = NAN, st[2 * r + 1] = 0;
-            long b = -1;
-            for (size_t k = 0; k < self->nacc && b < 0; k++)
-                if (!self->acc[k].run && !strcmp (self->acc[k].name, self->runs[r]))
-                    b = (long) k;
+            long b = s_reading_acc (self, self->runs[r]);
             if (b >= 0 && self->rmiss[r]) {
                 st[2 * r + 1] = isnan (self->cur[b]) ? st[2 * r + 1] + 1 : 0;
                 s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
@@ -354,17 +364,14 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
         }
     }
     //  change fields: per key, the reading less the one NORM_DELTA_LAG before
-    if (self->ndeltas && keytab_record_key (rec, self->key, key, sizeof key) == 0) {
+    if (self->ndeltas && keyed) {
         bool created;
         double *st = keytab_get (self->dkt, key, (rec->has & REC_T) ? rec->t : 0, &created);
         size_t N = NORM_DELTA_LAG;
         if (created)
             memset (st, 0, self->ndeltas * (N + 1) * sizeof (double));
         for (size_t r = 0; r < self->ndeltas; r++) {
-            long b = -1;
-            for (size_t k = 0; k < self->nacc && b < 0; k++)
-                if (!self->acc[k].run && !strcmp (self->acc[k].name, self->deltas[r]))
-                    b = (long) k;
+            long b = s_reading_acc (self, self->deltas[r]);
             if (b < 0 || isnan (self->cur[b]))
                 continue;
             //  in the space the field is scaled in, as apply sees it
