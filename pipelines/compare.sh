@@ -5,8 +5,9 @@
 #   pipelines/compare.sh [OUTDIR]
 #
 # Streams (vigil-sim, one seed each): a normal training stream (many
-# patients, a few minutes each, as the demo's: a model trained on a dozen
-# patients learns those patients), a normal validation stream, a labelled training stream with anomalies (for the
+# patients, two hours each, every 20th window, as the demo's: a model
+# trained on a dozen patients learns those patients), a normal validation
+# stream, a labelled training stream with anomalies (for the
 # supervised Random Forest only) and a labelled test stream with every kind
 # of anomaly.  All go through the same vigil-norm (fitted on the normal
 # training stream) and vigil-window.  The unsupervised models (VAE, HMM,
@@ -18,8 +19,8 @@
 # from vigil-eval --compare.
 #
 # Environment (defaults in brackets): BIN [./bin], PATIENTS [12, of the
-# validation, labelled and test streams], TRAIN_PATIENTS [400] and TRAIN_DUR
-# [6m] (the normal training stream), LABELLED_DUR [2h], VAL_DUR [1h],
+# validation, labelled and test streams], TRAIN_PATIENTS [400], TRAIN_DUR
+# [2h] and TRAIN_STRIDE [20] (the normal training stream: pipelines/features.sh), LABELLED_DUR [2h], VAL_DUR [1h],
 # TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
 # labelled streams], W [10], SEED [1], THRESH ["--method pot --risk 1e-3",
 # as the demo], RF_TREES [50], EPOCHS [30], KEEP=1 keeps the intermediate
@@ -31,8 +32,6 @@ BIN=${BIN:-$ROOT/bin}
 PATH="$BIN:$PATH"
 export PATH OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 PATIENTS=${PATIENTS:-12}
-TRAIN_PATIENTS=${TRAIN_PATIENTS:-400}
-TRAIN_DUR=${TRAIN_DUR:-6m}
 LABELLED_DUR=${LABELLED_DUR:-2h}
 VAL_DUR=${VAL_DUR:-1h}
 TEST_DUR=${TEST_DUR:-3h}
@@ -53,6 +52,8 @@ for p in vigil-sim vigil-norm vigil-window vigil-train vigil-score vigil-thresh 
     command -v "$p" >/dev/null || { echo "compare: $p not found (build with make)" >&2; exit 1; }
 done
 
+# the same features and training stream as the demo (pipelines/features.sh)
+. "$ROOT/pipelines/features.sh"
 say "simulating: train $TRAIN_PATIENTS patients x $TRAIN_DUR; $PATIENTS patients each:" \
     "validation $VAL_DUR, labelled $LABELLED_DUR, test $TEST_DUR"
 sim() { vigil-sim --patients "$PATIENTS" "$@"; }
@@ -62,8 +63,6 @@ sim --duration "$VAL_DUR" --seed $((SEED + 1)) --no-anomalies > "$D/val.mp"
 sim --duration "$LABELLED_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
 sim --duration "$TEST_DUR" --seed $((SEED + 3)) --anomaly-rate "$RATE" > "$D/test.mp"
 
-# the same features as the demo, for every model (pipelines/features.sh)
-. "$ROOT/pipelines/features.sh"
 # shellcheck disable=SC2086
 vigil-norm fit --stats "$D/stats" $FIT < "$D/train.mp"
 for s in train val labelled test; do
@@ -71,6 +70,7 @@ for s in train val labelled test; do
     # little for a forest and cost time
     stride=1
     [ "$s" = labelled ] && stride=5
+    [ "$s" = train ] && stride=$TRAIN_STRIDE
     # shellcheck disable=SC2086
     vigil-norm apply --stats "$D/stats" $PERSONAL < "$D/$s.mp" \
         | vigil-window --size "$W" --stride "$stride" > "$D/$s.w"

@@ -4,7 +4,7 @@
 load helper
 
 @test "compare.sh: a table of the four models and the Fig. 4 chart" {
-    run env PATIENTS=3 TRAIN_PATIENTS=6 TRAIN_DUR=5m LABELLED_DUR=20m VAL_DUR=10m TEST_DUR=30m \
+    run env PATIENTS=3 TRAIN_PATIENTS=6 TRAIN_DUR=5m TRAIN_STRIDE=1 LABELLED_DUR=20m VAL_DUR=10m TEST_DUR=30m \
         RATE=4 EPOCHS=3 RF_TREES=5 \
         OPENBLAS_NUM_THREADS=1 sh "$VIGIL_ROOT/pipelines/compare.sh" "$T/out"
     assert_success
