@@ -189,7 +189,7 @@ plot_histogram (const char *dir, const double *score, const uint8_t *label, size
     }
     fprintf (f, "EOD\n");
     fprintf (f, "set title 'Anomaly scores: normal vs anomalous records'\n"
-             "set xlabel 'Score (reconstruction error)%s'\nset ylabel 'Fraction of the class'\n"
+             "set xlabel 'Anomaly score (higher = more anomalous)%s'\nset ylabel 'Fraction of the class'\n"
              "set grid\nset key outside bottom center horizontal\n"
              "set style fill transparent solid 0.45 noborder\n",
              logx ? ", log scale" : "");

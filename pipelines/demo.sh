@@ -42,18 +42,19 @@ KINDS="spoofing false_data replay flooding delay stuck spike drift dropout batte
 t0=$(date +%s)
 step() { printf '== %s (%ss)\n' "$1" $(( $(date +%s) - t0 )); }
 
-# Test scenario: every kind ROUNDS times, on TESTP patients; each patient gets
-# events of 5 minutes with 25 quiet minutes between them (from minute 10).
-scenario="$OUT/test-scenario.txt"
-i=0
-for round in $(seq "$ROUNDS"); do
-    for k in $KINDS; do
-        p=$(( i % TESTP + 1 ))
-        slot=$(( i / TESTP ))
-        printf '%d 300 p%03d %s\n' $(( 600 + slot * 1800 )) "$p" "$k"
-        i=$(( i + 1 ))
+# scenario PATIENTS ROUNDS: every kind ROUNDS times, on PATIENTS patients;
+# each patient gets events of 5 minutes with 25 quiet minutes between them
+# (from minute 10).
+scenario() {
+    i=0
+    for round in $(seq "$2"); do
+        for k in $KINDS; do
+            printf '%d 300 p%03d %s\n' $(( 600 + i / $1 * 1800 )) $(( i % $1 + 1 )) "$k"
+            i=$(( i + 1 ))
+        done
     done
-done > "$scenario"
+}
+scenario "$TESTP" "$ROUNDS" > "$OUT/test-scenario.txt"
 
 step "simulate normal training data ($TRAIN_PATIENTS patients x $TRAIN_DUR) and fit the normaliser"
 # The simulator is deterministic and faster than the disk: the training
@@ -67,8 +68,9 @@ windows() { vigil-norm apply --stats "$OUT/stats.vs" $NORM | vigil-window --size
 train_sim | windows --stride "$TRAIN_STRIDE" > "$OUT/train.win"
 
 # A small labelled stream only for the per-epoch metrics of Fig. 3 (never
-# for training, never for the threshold).
-vigil-sim --patients 2 --duration 1h --seed 14 --anomaly-rate 4 > "$OUT/eval.mp"
+# for training, never for the threshold): every kind once, 8 other patients.
+scenario 8 1 > "$OUT/eval-scenario.txt"
+vigil-sim --patients 8 --duration 1h --seed 14 --scenario "$OUT/eval-scenario.txt" > "$OUT/eval.mp"
 windows < "$OUT/eval.mp" > "$OUT/eval.win"
 
 step "train $MODELS VAEs side by side (seeds 1..$MODELS, at most $EPOCHS epochs each)"
@@ -102,7 +104,7 @@ vigil-score $ENSEMBLE $SCORE -i "$OUT/val.win" \
     | sed -n 's/^vigil-thresh: method/threshold: method/p'
 
 step "score the test stream (every anomaly kind, $ROUNDS x)"
-vigil-sim --patients "$TESTP" --duration "$TESTDUR" --seed 13 --scenario "$scenario" > "$OUT/test.mp"
+vigil-sim --patients "$TESTP" --duration "$TESTDUR" --seed 13 --scenario "$OUT/test-scenario.txt" > "$OUT/test.mp"
 windows < "$OUT/test.mp" > "$OUT/test.win"
 # shellcheck disable=SC2086
 vigil-score $ENSEMBLE $SCORE -i "$OUT/test.win" \
