@@ -57,23 +57,23 @@ done
 say "simulating: train $TRAIN_PATIENTS patients x $TRAIN_DUR; $PATIENTS patients each:" \
     "validation $VAL_DUR, labelled $LABELLED_DUR, test $TEST_DUR"
 sim() { vigil-sim --patients "$PATIENTS" "$@"; }
-vigil-sim --patients "$TRAIN_PATIENTS" --duration "$TRAIN_DUR" --seed "$SEED" --no-anomalies \
-    > "$D/train.mp"
+# the training stream is generated twice (fit, then windows), not stored:
+# the simulator is deterministic and faster than the disk
+train_sim() { vigil-sim --patients "$TRAIN_PATIENTS" --duration "$TRAIN_DUR" --seed "$SEED" --no-anomalies; }
 sim --duration "$VAL_DUR" --seed $((SEED + 1)) --no-anomalies > "$D/val.mp"
 sim --duration "$LABELLED_DUR" --seed $((SEED + 2)) --anomaly-rate "$RATE" > "$D/labelled.mp"
 sim --duration "$TEST_DUR" --seed $((SEED + 3)) --anomaly-rate "$RATE" > "$D/test.mp"
 
 # shellcheck disable=SC2086
-vigil-norm fit --stats "$D/stats" $FIT < "$D/train.mp"
-for s in train val labelled test; do
-    # the supervised training stream is strided: overlapping windows add
-    # little for a forest and cost time
-    stride=1
-    [ "$s" = labelled ] && stride=5
-    [ "$s" = train ] && stride=$TRAIN_STRIDE
-    # shellcheck disable=SC2086
-    vigil-norm apply --stats "$D/stats" $PERSONAL < "$D/$s.mp" \
-        | vigil-window --size "$W" --stride "$stride" > "$D/$s.w"
+train_sim | vigil-norm fit --stats "$D/stats" $FIT
+# shellcheck disable=SC2086
+windows() { vigil-norm apply --stats "$D/stats" $PERSONAL | vigil-window --size "$W" "$@"; }
+train_sim | windows --stride "$TRAIN_STRIDE" > "$D/train.w"
+# the supervised training stream is strided too: overlapping windows add
+# little for a forest and cost time
+windows --stride 5 < "$D/labelled.mp" > "$D/labelled.w"
+for s in val test; do
+    windows < "$D/$s.mp" > "$D/$s.w"
 done
 
 say "training VAE, HMM, IForest on normal windows; RF on labelled windows"
