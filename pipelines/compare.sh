@@ -7,8 +7,8 @@
 # Streams (vigil-sim, one seed each): a normal training stream (many
 # patients, two hours each, every 20th window, as the demo's: a model
 # trained on a dozen patients learns those patients), a normal validation
-# stream, a labelled training stream with anomalies (for the
-# supervised Random Forest only) and a labelled test stream with every kind
+# stream, a labelled training stream with anomalies (for the supervised
+# Random Forest only) and a labelled test stream with every kind
 # of anomaly.  All go through the same vigil-norm (fitted on the normal
 # training stream) and vigil-window.  The unsupervised models (VAE, HMM,
 # IForest) train on the normal stream and their thresholds are fitted by
@@ -20,8 +20,8 @@
 #
 # Environment (defaults in brackets): BIN [./bin], PATIENTS [12, of the
 # validation, labelled and test streams], TRAIN_PATIENTS [400], TRAIN_DUR
-# [2h] and TRAIN_STRIDE [20] (the normal training stream: pipelines/features.sh), LABELLED_DUR [2h], VAL_DUR [1h],
-# TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
+# [2h] and TRAIN_STRIDE [20] (the normal training stream, as
+# pipelines/features.sh sets it), LABELLED_DUR [2h], VAL_DUR [1h], TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
 # labelled streams], W [10], SEED [1], THRESH ["--method pot --risk 1e-3",
 # as the demo], RF_TREES [50], EPOCHS [30], KEEP=1 keeps the intermediate
 # streams.  Prints the table on stdout and the folder of the
