@@ -21,7 +21,8 @@
 # Environment (defaults in brackets): BIN [./bin], PATIENTS [12, of the
 # validation, labelled and test streams], TRAIN_PATIENTS [400], TRAIN_DUR
 # [2h] and TRAIN_STRIDE [20] (the normal training stream, as
-# pipelines/features.sh sets it), LABELLED_DUR [2h], VAL_DUR [1h], TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
+# pipelines/features.sh sets it), LABELLED_DUR [2h], VAL_DUR [1h],
+# TEST_DUR [3h], RATE [1.5 anomalous events per patient-hour in the
 # labelled streams], W [10], SEED [1], THRESH ["--method pot --risk 1e-3",
 # as the demo], RF_TREES [50], EPOCHS [30], KEEP=1 keeps the intermediate
 # streams.  Prints the table on stdout and the folder of the
