@@ -9,7 +9,7 @@
 static const char *USAGE =
     "usage: vigil-norm fit --stats FILE [--fields F,..] [--scale std|robust] [--log1p F,..]\n"
     "                      [--personal F,..] [--runs F,..] [--missing F,..] [--delta F,..]\n"
-    "                      [--key KEY]\n"
+    "                      [--fall F,..] [--key KEY]\n"
     "       vigil-norm apply --stats FILE [--clamp B] [--by KEY [--emit WHAT] [--alpha A]\n"
     "                        [--floor F] [--gate K] [--start WHERE]]\n"
     "\n"
@@ -30,6 +30,8 @@ static const char *USAGE =
     "  --delta F,..      also add fields F:d30: how far the reading F of the\n"
     "                    record's KEY moved over its last 30 records, beyond one\n"
     "                    unit (rounding): a battery draining in minutes\n"
+    "  --fall F,..       also add fields F:f30: the same counting only falls (a\n"
+    "                    battery fails by falling; a charger or a swap is no fault)\n"
     "  --key KEY         the key of the added fields (default id)\n"
     "\n"
     "apply adds x (float32, in the stats' field order), clamped to +-B, and mask\n"
@@ -37,7 +39,7 @@ static const char *USAGE =
     "last value of that key, else the population centre).  Fields F@KEY of the\n"
     "stats get F scaled by the personal baseline of KEY (options below), fields\n"
     "F:run the run of unchanged readings of F, F:miss the run of missing ones,\n"
-    "F:dN the move of F over the key's last N records.\n"
+    "F:dN the move of F over the key's last N records, F:fN its fall.\n"
     "  --stats FILE      the stats file to read (required)\n"
     "  --clamp B         bound on |x| (default 10; 0 = none)\n"
     "  --by KEY          personal baselines per KEY (e.g. id): running mean and\n"
@@ -63,7 +65,7 @@ static const char *USAGE =
     "Exit status: 0 ok, 1 bad input, bad stats file or I/O failure, 2 usage error.\n";
 
 enum { O_STATS = 1, O_FIELDS, O_SCALE, O_LOG1P, O_CLAMP, O_BY, O_EMIT, O_ALPHA, O_FLOOR, O_IDLE,
-       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS, O_MISSING, O_DELTA };
+       O_GATE, O_START, O_PERSONAL, O_KEY, O_RUNS, O_MISSING, O_DELTA, O_FALL };
 static const struct option s_longopts[] = {
     {"stats", required_argument, NULL, O_STATS}, {"fields", required_argument, NULL, O_FIELDS},
     {"scale", required_argument, NULL, O_SCALE}, {"log1p", required_argument, NULL, O_LOG1P},
@@ -73,7 +75,8 @@ static const struct option s_longopts[] = {
     {"gate", required_argument, NULL, O_GATE},   {"start", required_argument, NULL, O_START},
     {"personal", required_argument, NULL, O_PERSONAL}, {"key", required_argument, NULL, O_KEY},
     {"runs", required_argument, NULL, O_RUNS}, {"missing", required_argument, NULL, O_MISSING},
-    {"delta", required_argument, NULL, O_DELTA}, {NULL, 0, NULL, 0},
+    {"delta", required_argument, NULL, O_DELTA}, {"fall", required_argument, NULL, O_FALL},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct {
@@ -81,7 +84,8 @@ typedef struct {
     const char *stats;
     const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
     const char *runs[NORM_MAX_FIELDS], *missing[NORM_MAX_FIELDS], *delta[NORM_MAX_FIELDS];
-    long nfields, nlog1p, npersonal, nruns, nmissing, ndelta;
+    const char *fall[NORM_MAX_FIELDS];
+    long nfields, nlog1p, npersonal, nruns, nmissing, ndelta, nfall;
     const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
@@ -92,7 +96,7 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
 {
     opts_t *o = ud;
     bool fit_opt = c == O_FIELDS || c == O_SCALE || c == O_LOG1P || c == O_PERSONAL || c == O_KEY
-                || c == O_RUNS || c == O_MISSING || c == O_DELTA;
+                || c == O_RUNS || c == O_MISSING || c == O_DELTA || c == O_FALL;
     if (fit_opt != o->fit && c != O_STATS)
         cli_usage_error (cli, "--%s is not an option of '%s'", s_longopts[c - 1].name,
                          o->fit ? "fit" : "apply");
@@ -103,16 +107,17 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_PERSONAL:
     case O_RUNS:
     case O_MISSING:
-    case O_DELTA: {
+    case O_DELTA:
+    case O_FALL: {
         const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p
                           : c == O_PERSONAL ? o->personal : c == O_RUNS ? o->runs
-                          : c == O_MISSING ? o->missing : o->delta;
+                          : c == O_MISSING ? o->missing : c == O_DELTA ? o->delta : o->fall;
         long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
         *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p
           : c == O_PERSONAL ? &o->npersonal : c == O_RUNS ? &o->nruns
-          : c == O_MISSING ? &o->nmissing : &o->ndelta) = n;
+          : c == O_MISSING ? &o->nmissing : c == O_DELTA ? &o->ndelta : &o->nfall) = n;
         return 0;
     }
     case O_KEY: o->key = arg; return 0;
@@ -171,7 +176,8 @@ main (int argc, char **argv)
         if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err)
             || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err)
             || norm_fit_misses (fit, o.missing, (size_t) o.nmissing, err)
-            || norm_fit_deltas (fit, o.delta, (size_t) o.ndelta, err))
+            || norm_fit_deltas (fit, o.delta, (size_t) o.ndelta, false, err)
+            || norm_fit_deltas (fit, o.fall, (size_t) o.nfall, true, err))
             cli_usage_error (&cli, "%s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))

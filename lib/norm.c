@@ -99,6 +99,7 @@ struct _norm_fit_t {
     char (*deltas)[STATS_NAME_MAX]; //  (ndeltas) base readings of the change fields
     size_t ndeltas;
     long *delta_acc;            //  (ndeltas) accumulator of F:dN
+    bool *delta_fall;           //  (ndeltas) a falls-only field F:fN
     keytab_t *dkt;              //  key -> double[ndeltas (N + 1)]: last N readings, count
     double *cur;                //  (NORM_MAX_FIELDS) this record's readings, NaN if none
 };
@@ -154,6 +155,7 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->rmiss);
     free (self->deltas);
     free (self->delta_acc);
+    free (self->delta_fall);
     free (self->cur);
     keytab_destroy (&self->rkt);
     keytab_destroy (&self->dkt);
@@ -204,16 +206,17 @@ norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *er
 }
 
 int
-norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *err)
+norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, bool fall, char *err)
 {
     if (self->nacc + n > NORM_MAX_FIELDS)
         return errf (err, "more than %d fields", NORM_MAX_FIELDS);
     size_t d0 = self->ndeltas;
     self->deltas = xrealloc (self->deltas, (d0 + n + 1) * STATS_NAME_MAX);
     self->delta_acc = xrealloc (self->delta_acc, (d0 + n + 1) * sizeof (long));
+    self->delta_fall = xrealloc (self->delta_fall, (d0 + n + 1) * sizeof (bool));
     for (size_t i = 0; i < n; i++) {
         char name[2 * STATS_NAME_MAX];
-        snprintf (name, sizeof name, "%s:d%d", fields[i], NORM_DELTA_LAG);
+        snprintf (name, sizeof name, "%s:%c%d", fields[i], fall ? 'f' : 'd', NORM_DELTA_LAG);
         if (strlen (name) + 1 > STATS_NAME_MAX)
             return errf (err, "'%s' cannot be a field name", name);
         snprintf (self->deltas[d0 + i], STATS_NAME_MAX, "%s", fields[i]);
@@ -221,6 +224,7 @@ norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *er
         s_acc_init (self, a, name);
         a->run = true;
         self->delta_acc[d0 + i] = (long) self->nacc++;
+        self->delta_fall[d0 + i] = fall;
     }
     self->ndeltas = d0 + n;
     keytab_destroy (&self->dkt);
@@ -228,17 +232,18 @@ norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *er
     return 0;
 }
 
-//  Change of a reading over the last N of its key, beyond one unit: ring
-//  holds the last N readings, *count how many were ever pushed.  The first
-//  reading changes by 0; until N are held, the change is against the oldest.
+//  Change of a reading over the last N of its key, beyond one unit (only a
+//  fall when fall is set): ring holds the last N readings, *count how many
+//  were ever pushed.  The first reading changes by 0; until N are held, the
+//  change is against the oldest.
 static double
-s_delta_push (double *ring, double *count, size_t N, double y)
+s_delta_push (double *ring, double *count, size_t N, double y, bool fall)
 {
     size_t n = (size_t) *count;
     double d = n == 0 ? 0 : y - ring[n < N ? 0 : n % N];
     ring[n % N] = y;
     *count = (double) (n + 1);
-    return d > 1 ? d - 1 : d < -1 ? d + 1 : 0;
+    return d > 1 && !fall ? d - 1 : d < -1 ? d + 1 : 0;
 }
 
 int
@@ -377,7 +382,8 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
             //  in the space the field is scaled in, as apply sees it
             double y = self->acc[b].log1p ? s_signed_log1p (self->cur[b]) : self->cur[b];
             double *ring = st + r * (N + 1);
-            s_acc_add (&self->acc[self->delta_acc[r]], s_delta_push (ring, ring + N, N, y));
+            s_acc_add (&self->acc[self->delta_acc[r]],
+                       s_delta_push (ring, ring + N, N, y, self->delta_fall[r]));
         }
     }
     for (size_t k = 0; k < self->nacc; k++)
@@ -493,7 +499,8 @@ struct _norm_t {
     bool *pers;                 //  (F) a personal field F@key
     long *runb;                 //  (F) for a run field F:run or F:miss, the index of F (or F@key); else -1
     bool *miss;                 //  (F) a missing-run field F:miss
-    long *dbase;                //  (F) for a change field F:dN, the index of F; else -1
+    long *dbase;                //  (F) for a change field F:dN or F:fN, the index of F; else -1
+    bool *dfall;                //  (F) a falls-only change field F:fN
     size_t *dlag, *doff;        //  (F) its N and the offset of its ring in the key's state
     size_t npersonal;           //  personal fields in the stats
     size_t nruns;               //  run fields in the stats
@@ -562,6 +569,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
     self->miss = xcalloc (F, sizeof (bool));
     self->dbase = xmalloc (F * sizeof (long));
     self->dlag = xcalloc (F, sizeof (size_t));
+    self->dfall = xcalloc (F, sizeof (bool));
     self->doff = xcalloc (F, sizeof (size_t));
     for (size_t i = 0; i < F; i++) {
         char name[STATS_NAME_MAX];
@@ -571,8 +579,8 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
         self->runb[i] = -1;
         self->dbase[i] = -1;
         char *colon = strrchr (name, ':'), *end = NULL;
-        long lag = colon && colon[1] == 'd' && colon[2] >= '1' && colon[2] <= '9'
-                 ? strtol (colon + 2, &end, 10) : 0;
+        long lag = colon && (colon[1] == 'd' || colon[1] == 'f') && colon[2] >= '1'
+                 && colon[2] <= '9' ? strtol (colon + 2, &end, 10) : 0;
         if (lag >= 1 && lag <= NORM_DELTA_LAG_MAX && end && !*end) {
             *colon = 0;
             self->dbase[i] = stats_find (stats, name);
@@ -580,6 +588,7 @@ norm_new (const stats_t *stats, const norm_opts_t *opts)
         }
         if (self->dbase[i] >= 0) {
             self->dlag[i] = (size_t) lag;
+            self->dfall[i] = colon[1] == 'f';
             self->doff[i] = self->rings;
             self->rings += (size_t) lag + 1;
             self->ndeltas++;
@@ -645,6 +654,7 @@ norm_destroy (norm_t **self_p)
     free (self->miss);
     free (self->dbase);
     free (self->dlag);
+    free (self->dfall);
     free (self->doff);
     free (self->mask_raw);
     free (self->xp_raw);
@@ -768,7 +778,8 @@ norm_apply (norm_t *self, record_t *rec, char *err)
         self->src[i] = self->src[b];
         if (self->src[i] == S_OK) {
             double *ring = state + 6 * F + self->doff[i];
-            self->y[i] = s_delta_push (ring, ring + self->dlag[i], self->dlag[i], self->y[b]);
+            self->y[i] = s_delta_push (ring, ring + self->dlag[i], self->dlag[i], self->y[b],
+                                       self->dfall[i]);
         }
     }
     self->cnt.keys = keytab_size (self->kt);

@@ -29,7 +29,8 @@
     F has not changed: a frozen sensor, whose window has *less* variation
     than normal and so no larger reconstruction error, shows as a run far
     beyond any normal one.  Change fields "F:dN" (norm_fit_deltas): how far
-    the key's reading moved over its last N records, beyond one unit.
+    the key's reading moved over its last N records, beyond one unit;
+    "F:fN" the same counting only falls.
     A missing reading is imputed with the last value seen for that key, else
     the population centre; it is flagged in `mask`, counted, and never
     updates a baseline.  A reading that is not a field of the stats and not
@@ -97,10 +98,13 @@ int
 //  before (in the scale F is transformed to; 0 for the key's first reading,
 //  against the oldest until N are held).  A reading reported in whole units
 //  (a battery in %) moves by one unit from rounding alone; a battery
-//  draining in minutes moves by several.  Apply reads N from the name.
-//  Call before any norm_fit_add.  0, or -1 + err.
+//  draining in minutes moves by several.  With fall set the fields are
+//  "F:fN" and count only falls, min(0, d + 1): a battery fails by falling,
+//  and rises (a charger, a swap) are no fault.  Apply reads N and the kind
+//  from the name.  Call before any norm_fit_add.  0, or -1 + err.
 int
-    norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, char *err);
+    norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, bool fall,
+                     char *err);
 #define NORM_DELTA_LAG 30
 #define NORM_DELTA_LAG_MAX 600     //  longest N apply accepts in a stats file
 

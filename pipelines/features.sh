@@ -8,9 +8,10 @@
 # the run of unchanged readings (a frozen sensor; not spo2 and temp, which
 # sit unchanged for minutes in normal data); and for each vital the run of
 # missing readings (the imputation flag as an input, so a dropout shows
-# although its readings are imputed); and how far the battery moved over
+# although its readings are imputed); and how far the battery fell over
 # the last 30 s beyond a rounding step (a battery failing in minutes, which
-# no window of normal data shows).  Readings are clamped at 40 sd rather
+# no window of normal data shows; a rise, a charger or a swap, is no fault
+# and counts 0).  Readings are clamped at 40 sd rather
 # than 10: a clock skew drives latency negative, ~28 sd below anything
 # normal, and the clamp must not hide how far.
 # The model: tanh, hidden 128,64, latent 32 and a Gaussian decoder, whose
@@ -29,7 +30,7 @@
 VITALS=hr,sys,dia,spo2,temp,rr
 FIT="--fields $VITALS,pkt_rate,byte_rate,ipt,jitter,latency,loss,battery,rssi
      --log1p pkt_rate,byte_rate,ipt,jitter,latency --personal $VITALS --runs hr,sys,dia,rr
-     --missing $VITALS --delta battery"
+     --missing $VITALS --fall battery"
 PERSONAL="--alpha 0.001 --gate 2 --start own --floor 0.5 --clamp 40"
 TRAINOPTS="--act tanh --hidden 128,64 --latent 32 --decoder gauss"
 TRAIN_PATIENTS=${TRAIN_PATIENTS:-400} TRAIN_DUR=${TRAIN_DUR:-2h} TRAIN_STRIDE=${TRAIN_STRIDE:-20}

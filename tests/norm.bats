@@ -252,7 +252,7 @@ PY
     assert_output --partial "run field 'pulse' has no readings"
 }
 
-@test "--delta: F:d30 is the move over the id's last 30 readings beyond one unit" {
+@test "--delta, --fall: F:d30 is the move over the id's last 30 readings beyond one unit, F:f30 its fall" {
     /usr/bin/python3 - > "$T/d.json" <<'PY'
 import json
 # a: steady, a one-unit rounding step, a missing reading, then a fast drain;
@@ -264,12 +264,17 @@ for i in range(70):
     print(json.dumps({"t": 1000 + i, "id": "b", "v": {"battery": b}}))
 PY
     vigil-cat --from json -i "$T/d.json" > "$T/d.mp"
-    vigil-norm fit --stats "$T/s" --fields battery --delta battery < "$T/d.mp"
+    vigil-norm fit --stats "$T/s" --fields battery --delta battery --fall battery < "$T/d.mp"
     vigil-norm apply --stats "$T/s" < "$T/d.mp" | vigil-cat --to json > "$T/out.json"
     run /usr/bin/python3 - "$T/d.json" "$T/out.json" <<'PY'
 import json, math, sys
 ins = [json.loads(l) for l in open(sys.argv[1])]
 outs = [json.loads(l) for l in open(sys.argv[2])]
+
+def scaled(v):
+    m = sum(v) / len(v); sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+    return lambda x: (x - m) / sd
+
 seen, ds = {}, []
 for r in ins:
     y = r["v"]["battery"]
@@ -281,16 +286,18 @@ for r in ins:
     h.append(y)
     ds.append(d - 1 if d > 1 else d + 1 if d < -1 else 0)
 v = [x for x in ds if x is not None]
-m = sum(v) / len(v); sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
 assert min(v) <= -20 and max(v) == 5, (min(v), max(v))   # the drain; 6 steps of charging
+fs = [None if d is None else min(d, 0) for d in ds]    # falls only: charging counts 0
+zd, zf = scaled(v), scaled([f for f in fs if f is not None])
 prev = {}
-for r, o, d in zip(ins, outs, ds):
-    assert len(o["x"]) == 2
+for r, o, d, f in zip(ins, outs, ds, fs):
+    assert len(o["x"]) == 3
     if d is None:       # missing: imputed with the id's last value, masked
-        assert o["mask"][1] == 1 and abs(o["x"][1] - prev[r["id"]]) < 1e-6
+        assert o["mask"][1] == o["mask"][2] == 1, o
+        assert abs(o["x"][1] - prev[r["id"]][0]) < 1e-6 and abs(o["x"][2] - prev[r["id"]][1]) < 1e-6
         continue
-    assert abs(o["x"][1] - (d - m) / sd) < 1e-5, (r, o, d)
-    prev[r["id"]] = o["x"][1]
+    assert abs(o["x"][1] - zd(d)) < 1e-5 and abs(o["x"][2] - zf(f)) < 1e-5, (r, o, d, f)
+    prev[r["id"]] = o["x"][1:]
 print("ok")
 PY
     assert_success
@@ -298,6 +305,11 @@ PY
     run vigil-norm fit --stats "$T/s2" --fields battery --delta pulse < "$T/d.mp"
     assert_failure 1
     assert_output --partial "change field 'pulse:d30' has no readings"
+    run vigil-norm fit --stats "$T/s2" --fields battery --fall pulse < "$T/d.mp"
+    assert_failure 1
+    assert_output --partial "change field 'pulse:f30' has no readings"
+    run vigil-norm apply --stats "$T/s" --fall battery < "$T/d.mp"
+    assert_failure 2
 }
 
 @test "--missing: F:miss counts the records in a row with F missing, per id, linear, never masked" {
@@ -391,7 +403,7 @@ PY
 @test "usage: --help lists every option; bad options exit 2" {
     run vigil-norm --help
     assert_success
-    for o in --stats --fields --scale --log1p --personal --runs --missing --delta --key --clamp --by --emit --alpha --floor \
+    for o in --stats --fields --scale --log1p --personal --runs --missing --delta --fall --key --clamp --by --emit --alpha --floor \
              --gate --start --idle -v --strict; do
         assert_output --partial -- "$o"
     done
