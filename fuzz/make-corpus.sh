@@ -51,9 +51,9 @@ printf '\006time;Dev;Label;x;a\n1;d;1;2.5;q\n' > "$C/csv/named"
 { printf '\001'; cat "$tmp/s.stats"; } > "$C/stats/file"
 "$tmp/unwrap" "$tmp/m.model" > "$C/model/body"
 { printf '\001'; cat "$tmp/m.model"; } > "$C/model/file"
-# derived fields (F@id, F:run, F:miss, F:d30) and a Gaussian decoder
+# derived fields (F@id, F:run, F:miss, F:d30, F:f30) and a Gaussian decoder
 vigil-norm fit --stats "$tmp/d.stats" --fields hr,battery --personal hr --runs hr --missing hr \
-    --delta battery < "$tmp/train-raw.mp"
+    --delta battery --fall battery < "$tmp/train-raw.mp"
 { printf '\001'; cat "$tmp/d.stats"; } > "$C/stats/derived"
 vigil-train -q --stats "$tmp/s.stats" -m "$tmp/g.model" --hidden 4 --latent 2 --epochs 1 \
     --decoder gauss --seed 1 -i "$tmp/w.mp"
