@@ -27,10 +27,11 @@ LIB_SRC := $(wildcard lib/*.c sim/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PROGS   := $(patsubst cmd/%.c,$(BIN)/%,$(wildcard cmd/*.c))
 
-.PHONY: all deps test check demo bench install clean fuzz
+.PHONY: all deps test check demo bench install clean fuzz bin
 all: deps $(PROGS) $(BIN)/selftest bin
 
-# bin/ is where users and scripts find the programs of the last build.
+# bin/ is where users and scripts find the programs of the last build (a
+# link, re-pointed by every build, so `make` after `make SAN=1` is plain again).
 bin: $(PROGS) $(BIN)/selftest
 	@if [ "$(BUILD)" = build ] || [ "$(BUILD)" = build-san ]; then rm -f bin && ln -sfn $(BIN) bin; fi
 
