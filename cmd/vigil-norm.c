@@ -80,12 +80,14 @@ static const struct option s_longopts[] = {
 };
 
 typedef struct {
+    const char *v[NORM_MAX_FIELDS];
+    size_t n;
+} list_t;
+
+typedef struct {
     bool fit, emit_set;
     const char *stats;
-    const char *fields[NORM_MAX_FIELDS], *log1p[NORM_MAX_FIELDS], *personal[NORM_MAX_FIELDS];
-    const char *runs[NORM_MAX_FIELDS], *missing[NORM_MAX_FIELDS], *delta[NORM_MAX_FIELDS];
-    const char *fall[NORM_MAX_FIELDS];
-    long nfields, nlog1p, npersonal, nruns, nmissing, ndelta, nfall;
+    list_t list[O_FALL + 1];    //  the field lists, by option: --fields, --log1p, ...
     const char *key;
     stats_scale_t scale;
     norm_opts_t apply;
@@ -109,15 +111,10 @@ s_opt (cli_t *cli, int c, const char *arg, void *ud)
     case O_MISSING:
     case O_DELTA:
     case O_FALL: {
-        const char **list = c == O_FIELDS ? o->fields : c == O_LOG1P ? o->log1p
-                          : c == O_PERSONAL ? o->personal : c == O_RUNS ? o->runs
-                          : c == O_MISSING ? o->missing : c == O_DELTA ? o->delta : o->fall;
-        long n = norm_split ((char *) arg, list, NORM_MAX_FIELDS);
+        long n = norm_split ((char *) arg, o->list[c].v, NORM_MAX_FIELDS);
         if (n < 0)
             cli_usage_error (cli, "'%s': not a list of distinct field names", arg);
-        *(c == O_FIELDS ? &o->nfields : c == O_LOG1P ? &o->nlog1p
-          : c == O_PERSONAL ? &o->npersonal : c == O_RUNS ? &o->nruns
-          : c == O_MISSING ? &o->nmissing : c == O_DELTA ? &o->ndelta : &o->nfall) = n;
+        o->list[c].n = (size_t) n;
         return 0;
     }
     case O_KEY: o->key = arg; return 0;
@@ -172,12 +169,14 @@ main (int argc, char **argv)
     record_t rec;
     record_init (&rec);
     if (o.fit) {
-        norm_fit_t *fit = norm_fit_new (o.fields, (size_t) o.nfields, o.log1p, (size_t) o.nlog1p, o.scale);
-        if (norm_fit_personal (fit, o.personal, (size_t) o.npersonal, o.key, err)
-            || norm_fit_runs (fit, o.runs, (size_t) o.nruns, err)
-            || norm_fit_misses (fit, o.missing, (size_t) o.nmissing, err)
-            || norm_fit_deltas (fit, o.delta, (size_t) o.ndelta, false, err)
-            || norm_fit_deltas (fit, o.fall, (size_t) o.nfall, true, err))
+        const list_t *l = o.list;
+        norm_fit_t *fit = norm_fit_new (l[O_FIELDS].v, l[O_FIELDS].n, l[O_LOG1P].v,
+                                        l[O_LOG1P].n, o.scale);
+        if (norm_fit_personal (fit, l[O_PERSONAL].v, l[O_PERSONAL].n, o.key, err)
+            || norm_fit_runs (fit, l[O_RUNS].v, l[O_RUNS].n, err)
+            || norm_fit_misses (fit, l[O_MISSING].v, l[O_MISSING].n, err)
+            || norm_fit_deltas (fit, l[O_DELTA].v, l[O_DELTA].n, false, err)
+            || norm_fit_deltas (fit, l[O_FALL].v, l[O_FALL].n, true, err))
             cli_usage_error (&cli, "%s", err);
         while (stage_read (st, &rec) == 1)
             if (norm_fit_add (fit, &rec, err))
