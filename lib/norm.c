@@ -77,6 +77,13 @@ typedef struct {
     sketch_t *sk;               //  quantiles
 } s_acc_t;
 
+//  A field derived per key from a reading: run and change fields.
+typedef struct {
+    char base[STATS_NAME_MAX];  //  the reading it is derived from
+    long acc;                   //  its accumulator
+    bool flag;                  //  a run field: F:miss, not F:run; a change field: F:fN
+} s_derived_t;
+
 struct _norm_fit_t {
     s_acc_t *acc;               //  (NORM_MAX_FIELDS) accumulators
     size_t nacc;                //  fields in use
@@ -91,15 +98,11 @@ struct _norm_fit_t {
     char (*personal)[STATS_NAME_MAX];   //  (npersonal) fields to add as F@key
     size_t npersonal;
     char key[STATS_NAME_MAX];   //  key of the personal and run fields
-    char (*runs)[STATS_NAME_MAX];   //  (nruns) base readings of the run fields
+    s_derived_t *runs;          //  (nruns) run fields F:run, F:miss (flag)
     size_t nruns;
-    long *run_acc;              //  (nruns) accumulator of F:run
-    bool *rmiss;                //  (nruns) a missing-run field F:miss, not F:run
     keytab_t *rkt;              //  key -> double[2 nruns]: last reading, run
-    char (*deltas)[STATS_NAME_MAX]; //  (ndeltas) base readings of the change fields
+    s_derived_t *deltas;        //  (ndeltas) change fields F:dN, F:fN (flag)
     size_t ndeltas;
-    long *delta_acc;            //  (ndeltas) accumulator of F:dN
-    bool *delta_fall;           //  (ndeltas) a falls-only field F:fN
     keytab_t *dkt;              //  key -> double[ndeltas (N + 1)]: last N readings, count
     double *cur;                //  (NORM_MAX_FIELDS) this record's readings, NaN if none
 };
@@ -151,11 +154,7 @@ norm_fit_destroy (norm_fit_t **self_p)
     free (self->log1p);
     free (self->personal);
     free (self->runs);
-    free (self->run_acc);
-    free (self->rmiss);
     free (self->deltas);
-    free (self->delta_acc);
-    free (self->delta_fall);
     free (self->cur);
     keytab_destroy (&self->rkt);
     keytab_destroy (&self->dkt);
@@ -164,30 +163,39 @@ norm_fit_destroy (norm_fit_t **self_p)
     *self_p = NULL;
 }
 
+//  Append derived fields named F + suffix for each F of fields to *list
+//  (*n of them), each with a new accumulator.  0, or -1 + err.
+static int
+s_fit_derived (norm_fit_t *self, s_derived_t **list, size_t *n, const char *const *fields,
+               size_t nf, const char *suffix, bool flag, char *err)
+{
+    if (self->nacc + nf > NORM_MAX_FIELDS)
+        return errf (err, "more than %d fields", NORM_MAX_FIELDS);
+    *list = xrealloc (*list, (*n + nf + 1) * sizeof **list);
+    for (size_t i = 0; i < nf; i++) {
+        if (strlen (fields[i]) + strlen (suffix) + 1 > STATS_NAME_MAX)
+            return errf (err, "'%s%s' cannot be a field name", fields[i], suffix);
+        s_derived_t *d = &(*list)[(*n)++];
+        snprintf (d->base, sizeof d->base, "%s", fields[i]);
+        char name[2 * STATS_NAME_MAX];
+        snprintf (name, sizeof name, "%s%s", fields[i], suffix);
+        s_acc_init (self, &self->acc[self->nacc], name);
+        self->acc[self->nacc].run = true;
+        d->acc = (long) self->nacc++;
+        d->flag = flag;
+    }
+    return 0;
+}
+
 static int
 s_fit_runs (norm_fit_t *self, const char *const *fields, size_t n, bool miss, char *err)
 {
-    const char *suffix = miss ? NORM_MISS_SUFFIX : NORM_RUN_SUFFIX;
-    if (self->nacc + n > NORM_MAX_FIELDS)
-        return errf (err, "more than %d fields", NORM_MAX_FIELDS);
     size_t r0 = self->nruns;
-    self->runs = xrealloc (self->runs, (r0 + n + 1) * STATS_NAME_MAX);
-    self->run_acc = xrealloc (self->run_acc, (r0 + n + 1) * sizeof (long));
-    self->rmiss = xrealloc (self->rmiss, (r0 + n + 1) * sizeof (bool));
-    for (size_t i = 0; i < n; i++) {
-        if (strlen (fields[i]) + strlen (suffix) + 1 > STATS_NAME_MAX)
-            return errf (err, "'%s%s' cannot be a field name", fields[i], suffix);
-        snprintf (self->runs[r0 + i], STATS_NAME_MAX, "%s", fields[i]);
-        char name[2 * STATS_NAME_MAX];
-        snprintf (name, sizeof name, "%s%s", fields[i], suffix);
-        s_acc_t *a = &self->acc[self->nacc];
-        s_acc_init (self, a, name);
-        a->run = true;
-        a->log1p = !miss;
-        self->rmiss[r0 + i] = miss;
-        self->run_acc[r0 + i] = (long) self->nacc++;
-    }
-    self->nruns = r0 + n;
+    if (s_fit_derived (self, &self->runs, &self->nruns, fields, n,
+                       miss ? NORM_MISS_SUFFIX : NORM_RUN_SUFFIX, miss, err))
+        return -1;
+    for (size_t r = r0; r < self->nruns; r++)
+        self->acc[self->runs[r].acc].log1p = !miss;
     keytab_destroy (&self->rkt);
     self->rkt = keytab_new (2 * (self->nruns + 1) * sizeof (double));
     return 0;
@@ -208,25 +216,10 @@ norm_fit_misses (norm_fit_t *self, const char *const *fields, size_t n, char *er
 int
 norm_fit_deltas (norm_fit_t *self, const char *const *fields, size_t n, bool fall, char *err)
 {
-    if (self->nacc + n > NORM_MAX_FIELDS)
-        return errf (err, "more than %d fields", NORM_MAX_FIELDS);
-    size_t d0 = self->ndeltas;
-    self->deltas = xrealloc (self->deltas, (d0 + n + 1) * STATS_NAME_MAX);
-    self->delta_acc = xrealloc (self->delta_acc, (d0 + n + 1) * sizeof (long));
-    self->delta_fall = xrealloc (self->delta_fall, (d0 + n + 1) * sizeof (bool));
-    for (size_t i = 0; i < n; i++) {
-        char name[2 * STATS_NAME_MAX];
-        snprintf (name, sizeof name, "%s:%c%d", fields[i], fall ? 'f' : 'd', NORM_DELTA_LAG);
-        if (strlen (name) + 1 > STATS_NAME_MAX)
-            return errf (err, "'%s' cannot be a field name", name);
-        snprintf (self->deltas[d0 + i], STATS_NAME_MAX, "%s", fields[i]);
-        s_acc_t *a = &self->acc[self->nacc];
-        s_acc_init (self, a, name);
-        a->run = true;
-        self->delta_acc[d0 + i] = (long) self->nacc++;
-        self->delta_fall[d0 + i] = fall;
-    }
-    self->ndeltas = d0 + n;
+    char suffix[16];
+    snprintf (suffix, sizeof suffix, ":%c%d", fall ? 'f' : 'd', NORM_DELTA_LAG);
+    if (s_fit_derived (self, &self->deltas, &self->ndeltas, fields, n, suffix, fall, err))
+        return -1;
     keytab_destroy (&self->dkt);
     self->dkt = keytab_new ((self->ndeltas * (NORM_DELTA_LAG + 1) + 1) * sizeof (double));
     return 0;
@@ -274,7 +267,7 @@ s_fit_index (norm_fit_t *self, const char *name, char *err)
     if (self->fixed) {
         for (size_t i = 0; i < self->npersonal + self->nruns; i++)
             if (!strcmp (i < self->npersonal ? self->personal[i]
-                                             : self->runs[i - self->npersonal], name)
+                                             : self->runs[i - self->npersonal].base, name)
                 && self->nacc < NORM_MAX_FIELDS) {
                 s_acc_init (self, &self->acc[self->nacc], name);
                 self->acc[self->nacc].hidden = true;
@@ -355,17 +348,17 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
         for (size_t r = 0; r < self->nruns; r++) {
             if (created)
                 st[2 * r] = NAN, st[2 * r + 1] = 0;
-            long b = s_reading_acc (self, self->runs[r]);
-            if (b >= 0 && self->rmiss[r]) {
+            long b = s_reading_acc (self, self->runs[r].base);
+            if (b >= 0 && self->runs[r].flag) {
                 st[2 * r + 1] = isnan (self->cur[b]) ? st[2 * r + 1] + 1 : 0;
-                s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
+                s_acc_add (&self->acc[self->runs[r].acc], st[2 * r + 1]);
                 continue;
             }
             if (b < 0 || isnan (self->cur[b]))
                 continue;
             st[2 * r + 1] = self->cur[b] == st[2 * r] ? st[2 * r + 1] + 1 : 0;
             st[2 * r] = self->cur[b];
-            s_acc_add (&self->acc[self->run_acc[r]], st[2 * r + 1]);
+            s_acc_add (&self->acc[self->runs[r].acc], st[2 * r + 1]);
         }
     }
     //  change fields: per key, the reading less the one NORM_DELTA_LAG before
@@ -376,14 +369,14 @@ norm_fit_add (norm_fit_t *self, const record_t *rec, char *err)
         if (created)
             memset (st, 0, self->ndeltas * (N + 1) * sizeof (double));
         for (size_t r = 0; r < self->ndeltas; r++) {
-            long b = s_reading_acc (self, self->deltas[r]);
+            long b = s_reading_acc (self, self->deltas[r].base);
             if (b < 0 || isnan (self->cur[b]))
                 continue;
             //  in the space the field is scaled in, as apply sees it
             double y = self->acc[b].log1p ? s_signed_log1p (self->cur[b]) : self->cur[b];
             double *ring = st + r * (N + 1);
-            s_acc_add (&self->acc[self->delta_acc[r]],
-                       s_delta_push (ring, ring + N, N, y, self->delta_fall[r]));
+            s_acc_add (&self->acc[self->deltas[r].acc],
+                       s_delta_push (ring, ring + N, N, y, self->deltas[r].flag));
         }
     }
     for (size_t k = 0; k < self->nacc; k++)
@@ -451,22 +444,22 @@ norm_fit_stats (norm_fit_t *self, char *err)
         info[nf++].name[STATS_NAME_MAX - 1] = 0;
     }
     for (size_t r = 0; r < self->nruns; r++) {
-        if (self->acc[self->run_acc[r]].n == 0) {
-            errf (err, "run field '%s' has no readings", self->runs[r]);
+        if (self->acc[self->runs[r].acc].n == 0) {
+            errf (err, "run field '%s' has no readings", self->runs[r].base);
             free (info);
             free (all);
             return NULL;
         }
-        info[nf++] = all[self->run_acc[r]];
+        info[nf++] = all[self->runs[r].acc];
     }
     for (size_t r = 0; r < self->ndeltas; r++) {
-        if (self->acc[self->delta_acc[r]].n == 0) {
-            errf (err, "change field '%s' has no readings", self->acc[self->delta_acc[r]].name);
+        if (self->acc[self->deltas[r].acc].n == 0) {
+            errf (err, "change field '%s' has no readings", self->acc[self->deltas[r].acc].name);
             free (info);
             free (all);
             return NULL;
         }
-        info[nf++] = all[self->delta_acc[r]];
+        info[nf++] = all[self->deltas[r].acc];
     }
     free (all);
     stats_t *s = stats_new (info, nf, self->scale, self->records, err);
